@@ -1,0 +1,44 @@
+/// A response produced by a rule, rendered for one exchange.
+public struct RenderedResponse: Sendable, Equatable {
+    public var status: Int
+    public var reason: String
+    /// Template headers in order, then `content-length` (computed from the body).
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public static func == (lhs: RenderedResponse, rhs: RenderedResponse) -> Bool {
+        lhs.status == rhs.status && lhs.reason == rhs.reason && lhs.body == rhs.body
+            && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
+    }
+
+    /// The response as it goes on the wire; for HEAD the body is left out (the length stays).
+    public func serialized(includeBody: Bool = true) -> [UInt8] {
+        var bytes = Array("HTTP/1.1 \(status) \(reason)\r\n".utf8)
+        for (name, value) in headers {
+            bytes += Array("\(name): \(value)\r\n".utf8)
+        }
+        bytes += Array("\r\n".utf8)
+        if includeBody { bytes += body }
+        return bytes
+    }
+}
+
+extension ResponseTemplate {
+    /// Renders status, headers and body. `matchedStatus` is the status that triggered a
+    /// response-phase rule, kept when the template has no `status` of its own.
+    public func render<Context: TemplateContext>(_ context: Context, matchedStatus: Int?) -> RenderedResponse {
+        let status = self.status ?? matchedStatus ?? 200
+        var output: [UInt8] = []
+        var scratch: [UInt8] = []
+        var headers: [(name: String, value: String)] = []
+        for (name, template) in self.headers {
+            output.removeAll(keepingCapacity: true)
+            template.render(context, into: &output, scratch: &scratch)
+            headers.append((name, String(decoding: output, as: UTF8.self)))
+        }
+        var bodyBytes: [UInt8] = []
+        body?.render(context, into: &bodyBytes, scratch: &scratch)
+        headers.append(("content-length", String(bodyBytes.count)))
+        return RenderedResponse(status: status, reason: HTTPReason.phrase(status), headers: headers, body: bodyBytes)
+    }
+}

@@ -1,0 +1,111 @@
+/// One rule after decoding: its conditions, compiled patterns and templates, and its actions.
+public struct Rule: Sendable {
+    /// When a rule's `respond` is considered.
+    public enum Phase: String, Sendable {
+        /// No status or origin condition: answered from the request head, before the upstream.
+        case request
+        /// Has a status or origin condition: tested once a response head exists.
+        case response
+    }
+
+    /// Position in the rule set (file-name order, then order in the file).
+    public let index: Int
+    public let name: String
+    public let location: SourceLocation
+    public let conditions: Conditions
+    public let respond: ResponseTemplate?
+    public let record: RecordAction?
+    public let log: Template?
+
+    public var phase: Phase {
+        conditions.statuses == nil && conditions.origins == nil ? .request : .response
+    }
+
+    /// Action names, in the order `explain` and `/rules` list them.
+    public var actionNames: [String] {
+        var names: [String] = []
+        if respond != nil { names.append("respond") }
+        if record != nil { names.append("record") }
+        if log != nil { names.append("log") }
+        return names
+    }
+}
+
+/// The `when` block. `nil` means "no condition on this", which matches everything.
+public struct Conditions: Sendable {
+    public var methods: MethodSet?
+    /// Any one pattern matching is enough.
+    public var paths: [PathPattern]?
+    /// All must hold.
+    public var headers: [HeaderCondition] = []
+    public var statuses: StatusSet?
+    public var origins: Set<Origin>?
+    /// Where each condition was written, for lint messages.
+    public var location: SourceLocation?
+
+    public init() {}
+
+    /// Names the path patterns capture (all patterns together).
+    public var captureNames: Set<String> {
+        Set(paths?.flatMap(\.captureNames) ?? [])
+    }
+
+    /// Whether a request (no response yet) satisfies the method, path and header conditions,
+    /// evaluated directly (no index); captures of the first matching path pattern are returned.
+    public func matchesRequest(_ request: RequestView, captures: inout [Range<Int>]) -> Bool {
+        captures.removeAll(keepingCapacity: true)
+        if let methods {
+            let bucket = MethodSet.bucket(of: request.method)
+            guard methods.contains(bucket: bucket, method: request.method) else { return false }
+        }
+        for header in headers where !header.holds(in: request.headers) { return false }
+        guard let paths else { return true }
+        for pattern in paths where pattern.matches(request.path, captures: &captures) { return true }
+        return false
+    }
+
+    /// The `path.NAME` values for a request these conditions match: from the first path pattern
+    /// that matches.
+    public func pathCaptures(_ request: RequestView) -> [String: String] {
+        var ranges: [Range<Int>] = []
+        for pattern in paths ?? [] where pattern.matches(request.path, captures: &ranges) {
+            var captures: [String: String] = [:]
+            for (name, range) in zip(pattern.captureNames, ranges) {
+                captures[name] = String(decoding: UnsafeRawBufferPointer(rebasing: request.path[range]), as: UTF8.self)
+            }
+            return captures
+        }
+        return [:]
+    }
+
+    /// Whether status and origin conditions hold.
+    public func matchesResponse(status: Int, origin: Origin) -> Bool {
+        if let statuses, !statuses.contains(status) { return false }
+        if let origins, !origins.contains(origin) { return false }
+        return true
+    }
+}
+
+/// A response a rule sends: from a named template or written inline.
+public struct ResponseTemplate: Sendable {
+    /// The template's name, or `nil` for an inline `respond:` mapping.
+    public let templateName: String?
+    /// `nil` keeps the status that triggered the rule (response phase only).
+    public let status: Int?
+    public let headers: [(name: String, value: Template)]
+    public let body: Template?
+    /// Where the template was defined.
+    public let location: SourceLocation
+}
+
+/// The `record` action: statistics under a key rendered per exchange.
+public struct RecordAction: Sendable {
+    public static let defaultHistory = 10
+    public static let defaultMaximumKeys = 1000
+
+    public let key: Template
+    /// How many recent exchanges to keep per key.
+    public let history: Int
+    /// Distinct keys per rule; exchanges beyond go to the key `(other)`.
+    public let maximumKeys: Int
+}

@@ -1,0 +1,153 @@
+/// A compiled template: the text pre-split into literal bytes and value slots.
+///
+/// Rendering is one walk over the segments, appending to a caller-owned buffer; with a warm
+/// buffer it allocates nothing.
+public struct Template: Sendable {
+    enum Segment: Sendable {
+        case literal([UInt8])
+        case value(Expression)
+    }
+
+    enum ValueSource: Sendable, Hashable {
+        case variable(TemplateVariable)
+        /// `{{ "{{" }}`: a string literal, the way to write braces literally.
+        case literal([UInt8])
+    }
+
+    struct Expression: Sendable {
+        var source: ValueSource
+        var filters: [TemplateFilter]
+        /// Scalar offset of the expression in the template text (for diagnostics).
+        var offset: Int
+        var escapesExplicitly: Bool { filters.contains { $0.choosesEscaping } }
+    }
+
+    /// The template as written.
+    public let text: String
+    public let use: TemplateUse
+    let segments: [Segment]
+    /// Where the text came from, to place diagnostics about its variables.
+    public let origin: TemplateOrigin?
+
+    init(text: String, use: TemplateUse, segments: [Segment], origin: TemplateOrigin? = nil) {
+        self.text = text
+        self.use = use
+        self.segments = segments
+        self.origin = origin
+    }
+
+    /// A template without any value: renders `text` as is.
+    public static func constant(_ text: String, use: TemplateUse) -> Template {
+        Template(text: text, use: use, segments: text.isEmpty ? [] : [.literal(Array(text.utf8))])
+    }
+
+    /// Each variable used, with its scalar offset in `text`.
+    public var variables: [(variable: TemplateVariable, offset: Int)] {
+        segments.compactMap {
+            if case .value(let expression) = $0, case .variable(let variable) = expression.source {
+                return (variable, expression.offset)
+            }
+            return nil
+        }
+    }
+
+    /// True when the output does not depend on the exchange.
+    public var isConstant: Bool { variables.isEmpty }
+
+    /// Appends the rendered template to `output`. `scratch` is working space for filters.
+    public func render<Context: TemplateContext>(
+        _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
+    ) {
+        let start = output.count
+        for segment in segments {
+            switch segment {
+            case .literal(let bytes):
+                output.append(contentsOf: bytes)
+            case .value(let expression):
+                renderValue(expression, context, into: &output, scratch: &scratch)
+            }
+        }
+        if use == .headerValue {
+            Escaping.sanitizeHeaderValue(&output, from: start)
+        }
+    }
+
+    /// Convenience for tests, `explain` and other cold paths.
+    public func render<Context: TemplateContext>(_ context: Context) -> String {
+        var output: [UInt8] = []
+        var scratch: [UInt8] = []
+        render(context, into: &output, scratch: &scratch)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private func renderValue<Context: TemplateContext>(
+        _ expression: Expression, _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
+    ) {
+        let start = output.count
+        var present: Bool
+        switch expression.source {
+        case .variable(let variable):
+            present = context.appendValue(of: variable, to: &output)
+            if !present { output.removeSubrange(start...) }
+        case .literal(let bytes):
+            output.append(contentsOf: bytes)
+            present = true
+        }
+        var escaped = false
+        for filter in expression.filters {
+            switch filter {
+            case .defaultValue(let fallback):
+                if !present || output.count == start {
+                    output.removeSubrange(start...)
+                    output.append(contentsOf: fallback.utf8)
+                    present = true
+                }
+            case .upper:
+                for index in start..<output.count where output[index] >= 0x61 && output[index] <= 0x7A {
+                    output[index] -= 0x20
+                }
+            case .lower:
+                for index in start..<output.count where output[index] >= 0x41 && output[index] <= 0x5A {
+                    output[index] += 0x20
+                }
+            case .html:
+                transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
+                escaped = true
+            case .json:
+                transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
+                escaped = true
+            case .url:
+                transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendURLEncoded($0, to: &$1) }
+                escaped = true
+            case .raw:
+                escaped = true
+            }
+        }
+        switch use {
+        case .body(.html) where !escaped:
+            transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
+        case .body(.json) where !escaped:
+            transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
+        case .logLine:
+            // Always, even after `raw`: a value must never be able to start a new log line.
+            if output[start...].contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) {
+                transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendLogEscaped($0, to: &$1) }
+            }
+        default:
+            break
+        }
+    }
+
+    /// Replaces `output[start...]` with `transform(output[start...])`, using `scratch` as the copy.
+    @inline(__always)
+    private func transformTail(
+        of output: inout [UInt8], from start: Int, scratch: inout [UInt8],
+        _ transform: ([UInt8], inout [UInt8]) -> Void
+    ) {
+        guard output.count > start else { return }
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: output[start...])
+        output.removeSubrange(start...)
+        transform(scratch, &output)
+    }
+}
