@@ -20,6 +20,8 @@ final class RuleSetDecoder {
     /// Canonical path of the rules directory; `body_file` must resolve inside it.
     let rulesRoot: String?
     private var templates: [String: NamedTemplate] = [:]
+    /// Templates that failed to decode: already reported, so rules using them add no error.
+    private var brokenTemplates: Set<String> = []
     private(set) var bodyFiles: [(path: String, bytes: [UInt8])] = []
     private var ruleNames: [String: SourceLocation] = [:]
 
@@ -71,7 +73,10 @@ final class RuleSetDecoder {
                         notes: [.init(location: previous.nameLocation, message: "'\(name)' first defined here")]))
                 continue
             }
-            guard let template = decodeResponse(pair.value, file: file, templateName: name) else { continue }
+            guard let template = decodeResponse(pair.value, file: file, templateName: name) else {
+                brokenTemplates.insert(name)
+                continue
+            }
             templates[name] = NamedTemplate(template: template, nameLocation: pair.key.location)
         }
 
@@ -243,10 +248,11 @@ final class RuleSetDecoder {
                 return nil
             }
             guard let named = templates[name] else {
+                if brokenTemplates.contains(name) { return nil }
                 diagnostics.append(
                     .error(
                         .unknownTemplate,
-                        "unknown template '\(name)'\(Suggestions.didYouMean(name, among: templates.keys.sorted()))",
+                        "unknown template '\(name)'\(Suggestions.didYouMean(name, among: (Array(templates.keys) + brokenTemplates).sorted()))",
                         at: node.location))
                 return nil
             }

@@ -30,8 +30,15 @@ enum FileSystem {
         }
     }
 
-    /// Reads a whole regular file, refusing ones over `limit` bytes (returns what it read so far
-    /// plus one byte, so the caller can report "too large" with the real limit).
+    /// The size of a file in bytes (symlinks followed), or `nil` if it cannot be examined.
+    static func size(of path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
+    /// Reads a whole regular file; stops after `limit + 1` bytes so an oversized file (one that
+    /// grew since it was measured) cannot exhaust memory. Callers compare the count to `limit`.
     static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Failure(description: "cannot open '\(path)': \(errorText())") }

@@ -54,6 +54,14 @@ public struct RuleLoader: Sendable {
 
         var sources: [SourceFile] = []
         for file in files {
+            if let size = FileSystem.size(of: file), size > limits.maximumFileSize {
+                diagnostics.append(
+                    .error(
+                        .fileTooLarge,
+                        "file is \(size) bytes, over the \(limits.maximumFileSize)-byte limit for rules files",
+                        at: SourceLocation(file: file, line: 1, column: 1)))
+                continue
+            }
             do {
                 let bytes = try FileSystem.read(file, limit: limits.maximumFileSize)
                 sources.append(SourceFile(path: file, bytes: bytes))
