@@ -32,5 +32,9 @@ let package = Package(
             name: "AttacheRulesTests",
             dependencies: ["AttacheRules"]
         ),
+        .testTarget(
+            name: "AttacheCLITests",
+            dependencies: ["attache"]
+        ),
     ]
 )

@@ -43,7 +43,7 @@ import Testing
             "rules.yaml:3:31: error: range '500-400' runs backwards; write 400-500 [A104]",
         ]),
         Case(code: .invalidRegex, yaml: "rules:\n  - name: a\n    when: { path: { regex: \"^/(a\" } }\n    log: x\n", expected: [
-            "rules.yaml:3:28: error: invalid regular expression: expected ')' [A105]"
+            "rules.yaml:3:31: error: invalid regular expression: missing ')' [A105]"
         ]),
         Case(code: .unknownTemplate, yaml: "templates:\n  page: { status: 404 }\nrules:\n  - name: a\n    when: { status: 404 }\n    respond: pgae\n", expected: [
             "rules.yaml:2:3: warning: template 'page' is not used by any rule [A205]",

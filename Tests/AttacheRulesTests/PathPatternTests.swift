@@ -211,3 +211,32 @@ import Testing
         #expect(!MethodSet(["GET"]).isSuperset(of: MethodSet(["GET", "PURGE"])))
     }
 }
+
+@Suite struct RegexPrefixTests {
+    @Test(arguments: [
+        ("^/v[0-9]+/", "/v"),
+        ("^/api/v1/users$", "/api/v1/users"),
+        ("^/a\\.b", "/a.b"),
+        ("^/ab?c", "/a"),
+        ("^/ab*", "/a"),
+        ("^/ab+", "/ab"),
+        ("^/ab{2}", "/ab"),
+        ("^/a\\d", "/a"),
+        ("^/(a|b)", "/"),
+        ("^(?i)/api", "/"),
+        ("^/API(?i)x", "/API"),
+    ])
+    func anchoredLiteralPrefixes(_ pattern: String, _ prefix: String) {
+        #expect(PathRegex.literalPrefix(of: pattern) == Array(prefix.utf8))
+    }
+
+    /// Unanchored, flagged, alternated or not starting with `/`: no prefix, tested on every path.
+    @Test(arguments: ["/v[0-9]+/", "^/a|^/b", "^v1", "^.*", "(^/x)"])
+    func noPrefix(_ pattern: String) {
+        #expect(PathRegex.literalPrefix(of: pattern) == nil)
+    }
+
+    @Test func escapedSlashIsLiteral() {
+        #expect(PathRegex.literalPrefix(of: "^\\/x") == Array("/x".utf8))
+    }
+}

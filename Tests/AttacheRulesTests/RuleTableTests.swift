@@ -161,7 +161,7 @@ import Testing
         func randomPattern() -> String {
             switch generator.next() % 6 {
             case 0: return "{ prefix: \"/\(pick(segments))\(pick(["", "/", "/v"]))\" }"
-            case 1: return "{ regex: \"^/\(pick(segments))/\" }"
+            case 1: return "{ regex: \"\(pick(["^/", "^/a", "/", "^/v?"]))\(pick(segments))\(pick(["/", "$", ""]))\" }"
             default:
                 let count = 1 + Int(generator.next() % 4)
                 return "\"/" + (0..<count).map { index -> String in

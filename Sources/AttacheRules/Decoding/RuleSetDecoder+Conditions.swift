@@ -123,10 +123,9 @@ extension RuleSetDecoder {
                 }
             }
             do {
-                return try PathPattern.regex(text)
+                return PathPattern(kind: .regex(try compileRegex(text)), text: text)
             } catch {
-                diagnostics.append(
-                    .error(.invalidRegex, "invalid regular expression: \(error.message)", at: pair.value.location))
+                diagnostics.append(regexDiagnostic(error, scalar: scalar, node: pair.value))
                 return nil
             }
         case .sequence:
@@ -176,12 +175,12 @@ extension RuleSetDecoder {
             }
             switch pair.name {
             case "regex":
-                guard let text = string(pair.value, expected: "a regular expression") else { return nil }
+                guard let text = string(pair.value, expected: "a regular expression"), let scalar = pair.value.scalar
+                else { return nil }
                 do {
-                    return .regex(try PathRegex(text))
+                    return .regex(try compileRegex(text))
                 } catch {
-                    diagnostics.append(
-                        .error(.invalidRegex, "invalid regular expression: \(error.message)", at: pair.value.location))
+                    diagnostics.append(regexDiagnostic(error, scalar: scalar, node: pair.value))
                     return nil
                 }
             case "present":
@@ -211,6 +210,12 @@ extension RuleSetDecoder {
             values.append(Array(scalar.value.utf8))
         }
         return .equals(values)
+    }
+
+    /// An A105 at the offending character of the pattern when the error has a position.
+    private func regexDiagnostic(_ error: PathRegex.CompileError, scalar: YAMLScalar, node: YAMLNode) -> Diagnostic {
+        let location = error.offset.map { scalar.location(ofScalarOffset: $0, fallback: node.location) } ?? node.location
+        return .error(.invalidRegex, "invalid regular expression: \(error.message)", at: location)
     }
 
     private func decodeOrigins(_ node: YAMLNode) -> Set<Origin>? {

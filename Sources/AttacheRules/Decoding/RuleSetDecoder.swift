@@ -24,6 +24,8 @@ final class RuleSetDecoder {
     private var brokenTemplates: Set<String> = []
     private(set) var bodyFiles: [(path: String, bytes: [UInt8])] = []
     private var ruleNames: [String: SourceLocation] = [:]
+    /// Compiled regexes by pattern: compiling is the most expensive step of loading.
+    private var regexes: [String: PathRegex] = [:]
 
     static let maximumBodyFileSize = 1 << 20
 
@@ -81,6 +83,7 @@ final class RuleSetDecoder {
         }
 
         var rules: [Rule] = []
+        rules.reserveCapacity(ruleNodes.count)
         for (node, file) in ruleNodes {
             if let rule = decodeRule(node, file: file, index: rules.count) {
                 rules.append(rule)
@@ -460,6 +463,14 @@ final class RuleSetDecoder {
                 .error(error.code, error.message, at: origin.location(ofScalarOffset: error.offset) ?? node.location))
             return nil
         }
+    }
+
+    /// A compiled regex, shared by every condition that writes the same pattern.
+    func compileRegex(_ pattern: String) throws(PathRegex.CompileError) -> PathRegex {
+        if let cached = regexes[pattern] { return cached }
+        let regex = try PathRegex(pattern)
+        regexes[pattern] = regex
+        return regex
     }
 
     // MARK: Templates

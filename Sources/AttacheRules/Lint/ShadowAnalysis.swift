@@ -7,37 +7,34 @@ struct ShadowAnalysis {
     let rules: [Rule]
 
     func run() -> [Diagnostic] {
-        let responders = rules.filter { $0.respond != nil }
         var diagnostics: [Diagnostic] = []
-        // Only rules that share a first path segment (or start with a wildcard) can cover each other.
-        var byFirstSegment: [[UInt8]: [Int]] = [:]
+        // Only rules that share a first path segment (or start with a wildcard) can cover each
+        // other, so each rule is compared with those only. Values are indices into `rules`.
+        var byFirstSegment: [ByteKey: [Int]] = [:]
         var wildcards: [Int] = []
-        for (position, rule) in responders.enumerated() {
+        for (position, rule) in rules.enumerated() where rule.respond != nil {
             let keys = Self.firstSegmentKeys(rule.conditions.paths)
-            if let candidates = keysOrWildcard(keys, earlierWildcards: wildcards, index: byFirstSegment) {
-                for earlier in candidates.sorted() where earlier < position {
-                    if let finding = compare(responders[earlier], responders[position]) {
-                        diagnostics.append(finding)
-                        break
-                    }
+            var candidates = wildcards
+            if let keys {
+                for key in keys { candidates += byFirstSegment[ByteKey(key)] ?? [] }
+                if keys.count > 1 || !wildcards.isEmpty { candidates.sort() }
+            }
+            for earlier in candidates {
+                if let finding = compare(rules[earlier], rule) {
+                    diagnostics.append(finding)
+                    break
                 }
             }
             if let keys {
-                for key in Set(keys) { byFirstSegment[key, default: []].append(position) }
+                for key in keys {
+                    let key = ByteKey(key)
+                    if byFirstSegment[key]?.last != position { byFirstSegment[key, default: []].append(position) }
+                }
             } else {
                 wildcards.append(position)
             }
         }
         return diagnostics
-    }
-
-    private func keysOrWildcard(
-        _ keys: [[UInt8]]?, earlierWildcards: [Int], index: [[UInt8]: [Int]]
-    ) -> [Int]? {
-        guard let keys else { return earlierWildcards }
-        var candidates = earlierWildcards
-        for key in Set(keys) { candidates += index[key] ?? [] }
-        return candidates
     }
 
     /// The literal first segment of every pattern, or `nil` if any pattern (or no path
@@ -54,8 +51,11 @@ struct ShadowAnalysis {
                 let parts = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
                 guard parts.count > 2 else { return nil }
                 keys.append(Array(parts[1]))
-            case .regex:
-                return nil
+            case .regex(let regex):
+                guard let prefix = regex.literalPrefix else { return nil }
+                let parts = prefix.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                guard parts.count > 2 else { return nil }
+                keys.append(Array(parts[1]))
             }
         }
         return keys
@@ -201,7 +201,8 @@ struct ShadowAnalysis {
     // MARK: Identity
 
     static func identical(_ a: Conditions, _ b: Conditions) -> Bool {
-        a.methods == b.methods && a.statuses == b.statuses && a.origins == b.origins
+        guard a.headers.count == b.headers.count, a.paths?.count == b.paths?.count else { return false }
+        return a.methods == b.methods && a.statuses == b.statuses && a.origins == b.origins
             && Set(a.headers.map(\.description)) == Set(b.headers.map(\.description))
             && a.paths.map { Set($0.map(patternKey)) } == b.paths.map { Set($0.map(patternKey)) }
     }

@@ -54,40 +54,40 @@ public struct PathPattern: Sendable {
 
     /// Parses a glob pattern such as `/users/{id}/**`.
     static func glob(_ text: String) throws(ParseError) -> PathPattern {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.first == "/" else {
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "/") else {
             throw ParseError(message: "a path pattern starts with '/'", offset: 0)
         }
         var elements: [Element] = []
-        var captures: Set<String> = []
+        var captures: [String] = []
         var start = 1
-        while start <= scalars.count {
+        while start <= bytes.count {
             var end = start
-            while end < scalars.count, scalars[end] != "/" { end += 1 }
-            let segment = String(String.UnicodeScalarView(scalars[start..<end]))
-            switch segment {
-            case "**":
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+            let segment = bytes[start..<end]
+            if segment.elementsEqual("**".utf8) {
                 if elements.last != .many { elements.append(.many) }
-            case "*":
+            } else if segment.elementsEqual("*".utf8) {
                 elements.append(.one(capture: nil))
-            case ".", "..":
+            } else if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) {
                 throw ParseError(
-                    message: "'\(segment)' segments never reach rules (paths are normalized first)", offset: start)
-            default:
-                if segment.hasPrefix("{"), segment.hasSuffix("}"), segment.count >= 2 {
-                    let name = String(segment.dropFirst().dropLast())
-                    guard isCaptureName(name) else {
-                        throw ParseError(
-                            message: "'\(name)' is not a capture name (letters, digits and '_', not starting with a digit)",
-                            offset: start + 1)
-                    }
-                    guard captures.insert(name).inserted else {
-                        throw ParseError(message: "capture '\(name)' appears twice in this pattern", offset: start)
-                    }
-                    elements.append(.one(capture: name))
-                } else {
-                    elements.append(.literal(try literalSegment(scalars[start..<end], offset: start)))
+                    message: "'\(String(decoding: segment, as: UTF8.self))' segments never reach rules (paths are normalized first)",
+                    offset: scalarOffset(bytes, start))
+            } else if segment.count >= 2, segment.first == UInt8(ascii: "{"), segment.last == UInt8(ascii: "}") {
+                let name = String(decoding: segment.dropFirst().dropLast(), as: UTF8.self)
+                guard isCaptureName(name) else {
+                    throw ParseError(
+                        message: "'\(name)' is not a capture name (letters, digits and '_', not starting with a digit)",
+                        offset: scalarOffset(bytes, start + 1))
                 }
+                guard !captures.contains(name) else {
+                    throw ParseError(
+                        message: "capture '\(name)' appears twice in this pattern", offset: scalarOffset(bytes, start))
+                }
+                captures.append(name)
+                elements.append(.one(capture: name))
+            } else {
+                elements.append(.literal(try literalSegment(bytes, start..<end)))
             }
             start = end + 1
         }
@@ -95,20 +95,20 @@ public struct PathPattern: Sendable {
     }
 
     static func prefix(_ text: String) throws(ParseError) -> PathPattern {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.first == "/" else {
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "/") else {
             throw ParseError(message: "a path prefix starts with '/'", offset: 0)
         }
-        var bytes: [UInt8] = []
+        var normalized: [UInt8] = []
         var start = 0
-        while start < scalars.count {
+        while start < bytes.count {
             var end = start + 1
-            while end < scalars.count, scalars[end] != "/" { end += 1 }
-            bytes.append(UInt8(ascii: "/"))
-            bytes.append(contentsOf: try literalSegment(scalars[(start + 1)..<end], offset: start + 1, allowGlob: true))
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+            normalized.append(UInt8(ascii: "/"))
+            normalized.append(contentsOf: try literalSegment(bytes, (start + 1)..<end, allowGlob: true))
             start = end
         }
-        return PathPattern(kind: .prefix(bytes), text: text)
+        return PathPattern(kind: .prefix(normalized), text: text)
     }
 
     static func regex(_ text: String) throws(PathRegex.CompileError) -> PathPattern {
@@ -118,43 +118,58 @@ public struct PathPattern: Sendable {
     /// A literal segment in normal form: escapes normalized, non-ASCII percent-encoded, and
     /// characters that cannot appear in a request path rejected.
     private static func literalSegment(
-        _ scalars: ArraySlice<Unicode.Scalar>, offset: Int, allowGlob: Bool = false
+        _ bytes: [UInt8], _ range: Range<Int>, allowGlob: Bool = false
     ) throws(ParseError) -> [UInt8] {
         var raw: [UInt8] = []
-        for (position, scalar) in zip(offset..., scalars) {
-            if !scalar.isASCII {
-                Escaping.appendURLEncoded(Array(String(scalar).utf8), to: &raw)
+        raw.reserveCapacity(range.count)
+        var hasEscape = false
+        for position in range {
+            let byte = bytes[position]
+            if byte >= 0x80 {
+                // Clients send non-ASCII as percent-encoded UTF-8; so must the pattern.
+                Escaping.appendURLEncoded(CollectionOfOne(byte), to: &raw)
                 continue
             }
-            let byte = UInt8(scalar.value)
             if !allowGlob, byte == UInt8(ascii: "*") || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") {
                 throw ParseError(
-                    message: "'\(scalar)' must be a whole segment ('*', '**' or '{name}')", offset: position)
+                    message: "'\(Unicode.Scalar(byte))' must be a whole segment ('*', '**' or '{name}')",
+                    offset: scalarOffset(bytes, position))
             }
             if byte == UInt8(ascii: "?") {
                 throw ParseError(
-                    message: "the query string is not part of the path; match it with request.query", offset: position)
+                    message: "the query string is not part of the path; match it with request.query",
+                    offset: scalarOffset(bytes, position))
             }
-            if !isPathCharacter(byte) {
-                let shown = byte < 0x20 || byte == 0x7F ? "\\x\(String(byte, radix: 16))" : String(scalar)
+            guard pathCharacters.contains(byte) else {
+                let shown = byte < 0x20 || byte == 0x7F ? "\\x\(String(byte, radix: 16))" : String(Unicode.Scalar(byte))
                 throw ParseError(
-                    message: "'\(shown)' cannot appear in a request path; percent-encode it", offset: position)
+                    message: "'\(shown)' cannot appear in a request path; percent-encode it",
+                    offset: scalarOffset(bytes, position))
             }
+            if byte == UInt8(ascii: "%") { hasEscape = true }
             raw.append(byte)
         }
+        guard hasEscape else { return raw }
         var normalized: [UInt8] = []
         switch raw.withUnsafeBytes({ PathNormalizer.normalize($0, into: &normalized) }) {
         case .unchanged: return raw
         case .normalized: return normalized
         case .invalidPercentEncoding:
-            throw ParseError(message: "'%' must be followed by two hex digits", offset: offset)
+            throw ParseError(message: "'%' must be followed by two hex digits", offset: scalarOffset(bytes, range.lowerBound))
         }
     }
 
-    /// RFC 3986 `pchar` plus `%` (escapes are checked separately).
-    private static func isPathCharacter(_ byte: UInt8) -> Bool {
-        if Escaping.isUnreserved(byte) { return true }
-        return Array("%!$&'()*+,;=:@{}".utf8).contains(byte)
+    /// RFC 3986 `pchar` plus `%` (escapes are checked separately) and `{ }` (allowed in prefixes).
+    private static let pathCharacters: ByteSet = {
+        var set = ByteSet()
+        for byte in UInt8(0)..<0x80 where Escaping.isUnreserved(byte) { set.insert(byte) }
+        for byte in "%!$&'()*+,;=:@{}".utf8 { set.insert(byte) }
+        return set
+    }()
+
+    /// The Unicode-scalar offset of a byte offset in UTF-8 text (diagnostics count scalars).
+    private static func scalarOffset(_ bytes: [UInt8], _ byteOffset: Int) -> Int {
+        bytes[0..<byteOffset].reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
     }
 
     // MARK: Matching

@@ -1,74 +1,85 @@
-/// A `{regex: …}` path condition or header condition: Swift's regex engine, searched (not
-/// anchored) like nginx's `~` locations, over the normalized path.
+/// A `{regex: …}` condition on a path or a header: attache's own linear-time engine
+/// (`RegexSyntax`, `RegexProgram`), searched (not anchored) like nginx's `~` locations.
 ///
-/// `@unchecked Sendable`: `Regex<AnyRegexOutput>` is not marked `Sendable` only because its output
-/// type is not; the value is immutable, and `init` runs one match so the engine's lazily built
-/// program exists before the value is shared between threads.
-public struct PathRegex: @unchecked Sendable {
+/// Not Swift's `Regex`: that engine backtracks, so a pattern such as `(a+)+$` could be made to
+/// run for seconds by one crafted request, and it needs a `String` per match. Like Envoy with
+/// RE2, attache only accepts what can be matched in time linear in the input, over the bytes.
+public struct PathRegex: Sendable {
     public struct CompileError: Error {
         public var message: String
+        /// Unicode-scalar offset in the pattern, when the error has a position.
+        public var offset: Int?
     }
 
     public let pattern: String
+    /// Named groups (`(?<name>…)`), in order: they become `path.NAME`.
     public let captureNames: [String]
-    private let regex: Regex<AnyRegexOutput>
+    /// Bytes every matching input starts with, when the pattern is anchored and begins with
+    /// literal text (`^/v[0-9]+/` → `/v`): the rule table indexes the regex under that prefix,
+    /// so it is only tested on paths that could match.
+    public let literalPrefix: [UInt8]?
+    let program: RegexProgram
+    /// Capture slot of each named group.
+    private let namedSlots: [Int]
 
     public init(_ pattern: String) throws(CompileError) {
+        let syntax: (node: RegexSyntax.Node, captureNames: [String?])
         do {
-            regex = try Regex(pattern)
+            syntax = try RegexSyntax.parse(pattern)
         } catch {
-            throw CompileError(message: "\(error)")
+            throw CompileError(message: error.message, offset: error.offset)
         }
-        _ = try? regex.firstMatch(in: "")
+        do {
+            program = try RegexProgram(syntax.node, groups: syntax.captureNames.count)
+        } catch {
+            throw CompileError(message: error.message, offset: nil)
+        }
         self.pattern = pattern
-        captureNames = PathRegex.namedGroups(in: pattern)
+        captureNames = syntax.captureNames.compactMap { $0 }
+        namedSlots = syntax.captureNames.enumerated().compactMap { $0.element == nil ? nil : 2 * ($0.offset + 1) }
+        literalPrefix = PathRegex.literalPrefix(of: syntax.node)
     }
 
-    /// Searches `bytes` (decoded as UTF-8); named groups land in `captures` in `captureNames` order.
+    /// Whether the pattern matches anywhere in `bytes`. Allocates nothing.
+    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        program.search(bytes)
+    }
+
+    /// Like `matches`, and fills `captures` with the byte range of each named group
+    /// (`0..<0` for a group that did not take part).
     public func matches(_ bytes: UnsafeRawBufferPointer, captures: inout [Range<Int>]) -> Bool {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let match = try? regex.firstMatch(in: text) else { return false }
-        for name in captureNames {
-            if let range = match.output[name]?.range {
-                let lower = text.utf8.distance(from: text.utf8.startIndex, to: range.lowerBound)
-                let upper = text.utf8.distance(from: text.utf8.startIndex, to: range.upperBound)
-                captures.append(lower..<upper)
-            } else {
-                captures.append(0..<0)
-            }
+        guard let slots = program.captures(bytes) else { return false }
+        for slot in namedSlots {
+            let start = slots[slot]
+            let end = slots[slot + 1]
+            captures.append(start >= 0 && end >= start ? start..<end : 0..<0)
         }
         return true
     }
 
-    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let text = String(decoding: bytes, as: UTF8.self)
-        return (try? regex.firstMatch(in: text)) != nil
+    public func matches(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBytes { matches($0) }
     }
 
-    /// `(?<name>…)` and `(?P<name>…)` group names, in order of appearance.
-    static func namedGroups(in pattern: String) -> [String] {
-        let scalars = Array(pattern.unicodeScalars)
-        var names: [String] = []
-        var index = 0
-        while index < scalars.count {
-            if scalars[index] == "\\" {
-                index += 2
+    /// The literal bytes after a leading `^` (`nil` unless they start with `/`).
+    static func literalPrefix(of node: RegexSyntax.Node) -> [UInt8]? {
+        guard case .concatenation(let items) = node, case .assertion(.start)? = items.first else { return nil }
+        var prefix: [UInt8] = []
+        for item in items.dropFirst() {
+            if case .bytes(let set) = item, let byte = set.singleByte {
+                prefix.append(byte)
                 continue
             }
-            if scalars[index] == "(", index + 2 < scalars.count, scalars[index + 1] == "?" {
-                var start = index + 2
-                if scalars[start] == "P", start + 1 < scalars.count { start += 1 }
-                if scalars[start] == "<", start + 1 < scalars.count, scalars[start + 1] != "=",
-                    scalars[start + 1] != "!"
-                {
-                    var end = start + 1
-                    while end < scalars.count, scalars[end] != ">" { end += 1 }
-                    names.append(String(String.UnicodeScalarView(scalars[(start + 1)..<end])))
-                    index = end
-                }
+            // `b+` still starts with one `b`; nothing after it is certain.
+            if case .repetition(.bytes(let set), let minimum, _, _) = item, minimum >= 1, let byte = set.singleByte {
+                prefix.append(byte)
             }
-            index += 1
+            break
         }
-        return names
+        return prefix.first == UInt8(ascii: "/") ? prefix : nil
+    }
+
+    static func literalPrefix(of pattern: String) -> [UInt8]? {
+        (try? PathRegex(pattern))?.literalPrefix
     }
 }

@@ -3,7 +3,7 @@ public struct StatusSet: Sendable, Hashable, CustomStringConvertible {
     public static let range = 100...599
 
     /// Bit `code - 100` is set for each member.
-    private var words = SIMD8<UInt64>()
+    private(set) var bits = StatusBits()
     /// The forms as written, for messages.
     public private(set) var terms: [String] = []
 
@@ -16,27 +16,25 @@ public struct StatusSet: Sendable, Hashable, CustomStringConvertible {
     }()
 
     public static func == (lhs: StatusSet, rhs: StatusSet) -> Bool {
-        lhs.words == rhs.words
+        lhs.bits == rhs.bits
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(words)
+        hasher.combine(bits)
     }
 
     public var description: String { terms.joined(separator: ", ") }
 
     @inline(__always)
     public func contains(_ status: Int) -> Bool {
-        guard StatusSet.range.contains(status) else { return false }
-        let bit = status - 100
-        return (words[bit >> 6] >> UInt64(bit & 63)) & 1 == 1
+        bits.contains(status)
     }
 
     public var isEmpty: Bool { self == StatusSet() }
 
     /// Whether every member of `other` is in `self`.
     public func isSuperset(of other: StatusSet) -> Bool {
-        words & other.words == other.words
+        bits.isSuperset(of: other.bits)
     }
 
     /// Status classes (1 for 1xx … 5) with at least one member, as a bit mask (bit n for class n).
@@ -49,10 +47,7 @@ public struct StatusSet: Sendable, Hashable, CustomStringConvertible {
     }
 
     mutating func insert(_ codes: ClosedRange<Int>, term: String) {
-        for code in codes {
-            let bit = code - 100
-            words[bit >> 6] |= 1 << UInt64(bit & 63)
-        }
+        for code in codes { bits.insert(code) }
         terms.append(term)
     }
 
@@ -104,5 +99,32 @@ extension StringProtocol {
         while text.first == character { text = text.dropFirst() }
         while text.last == character { text = text.dropLast() }
         return String(text)
+    }
+}
+
+/// The members of a `StatusSet` as plain bits, with no references: cheap to copy on the data path.
+struct StatusBits: Sendable, Hashable {
+    private var words = SIMD8<UInt64>()
+
+    static let all: StatusBits = {
+        var bits = StatusBits()
+        for code in StatusSet.range { bits.insert(code) }
+        return bits
+    }()
+
+    @inline(__always)
+    func contains(_ status: Int) -> Bool {
+        guard StatusSet.range.contains(status) else { return false }
+        let bit = status - 100
+        return (words[bit >> 6] >> UInt64(bit & 63)) & 1 == 1
+    }
+
+    mutating func insert(_ code: Int) {
+        let bit = code - 100
+        words[bit >> 6] |= 1 << UInt64(bit & 63)
+    }
+
+    func isSuperset(of other: StatusBits) -> Bool {
+        words & other.words == other.words
     }
 }

@@ -4,7 +4,10 @@
 /// Evaluation simulates the trie as an automaton over the request's segments (`**` nodes loop on
 /// themselves), so its cost is bounded by segments × live nodes whatever the patterns: no
 /// backtracking, and `/**/a/**/b` cannot be turned against it by a long path.
-struct PathIndex: Sendable {
+///
+/// A class, not a struct: evaluation passes it around constantly, and a struct of eight arrays
+/// would be retained and released field by field on every pass.
+final class PathIndex: Sendable {
     struct Node: Sendable {
         var one: Int32 = -1
         var many: Int32 = -1
@@ -27,10 +30,28 @@ struct PathIndex: Sendable {
     let offsets: [Int32]
     let rules: [Int32]
     let prefixes: [PrefixEntry]
+    /// Per set: its rules still need their path regexes tested (the index only narrowed them
+    /// down by the regex's literal prefix, or not at all).
+    let needsRegexTest: [Bool]
     /// Rules with no path condition.
     let alwaysSet: Int32
-    /// Rules with a regex path: the index cannot decide, so each is tested.
+    /// Rules with a regex path that has no literal prefix: each is tested.
     let regexSet: Int32
+
+    init(
+        bucketCount: Int, nodes: [Node], edges: LiteralEdgeTable, offsets: [Int32], rules: [Int32],
+        prefixes: [PrefixEntry], needsRegexTest: [Bool], alwaysSet: Int32, regexSet: Int32
+    ) {
+        self.bucketCount = bucketCount
+        self.nodes = nodes
+        self.edges = edges
+        self.offsets = offsets
+        self.rules = rules
+        self.prefixes = prefixes
+        self.needsRegexTest = needsRegexTest
+        self.alwaysSet = alwaysSet
+        self.regexSet = regexSet
+    }
 
     var isEmpty: Bool { rules.isEmpty }
 
@@ -41,18 +62,24 @@ struct PathIndex: Sendable {
         return Int(offsets[base])..<Int(offsets[base + 1])
     }
 
-    /// Calls `visit` with every terminal set whose path patterns match `path`, then with the
-    /// always-set; the regex set is left to the caller (it needs per-rule checks).
-    @inline(__always)
-    func forEachMatchingSet(
-        path: UnsafeRawBufferPointer, scratch: inout MatchScratch, _ visit: (Int32) -> Void
-    ) {
-        if alwaysSet >= 0 { visit(alwaysSet) }
+    /// Collects into `scratch.matchedSets` the always-set, every set whose path patterns (or
+    /// regex prefixes) match `path`, and last the set of unprefixed regex rules. Sets flagged in
+    /// `needsRegexTest` hold rules whose regexes the caller must still test.
+    ///
+    /// No closures here: a closure's captures would be retained and released on every call.
+    func collectMatchingSets(path: UnsafeRawBufferPointer, scratch: inout MatchScratch) {
+        scratch.matchedSets.removeAll()
+        if alwaysSet >= 0 { scratch.matchedSets.append(alwaysSet) }
+        traverse(path: path, scratch: &scratch)
+        if regexSet >= 0 { scratch.matchedSets.append(regexSet) }
+    }
+
+    private func traverse(path: UnsafeRawBufferPointer, scratch: inout MatchScratch) {
         guard nodes.count > 1 || !prefixes.isEmpty, path.first == UInt8(ascii: "/") else { return }
         scratch.prepare(nodeCount: nodes.count)
         nodes.withUnsafeBufferPointer { nodes in
             scratch.beginStep()
-            activate(0, nodes: nodes, path: path, scratch: &scratch, visit)
+            activate(0, nodes: nodes, path: path, scratch: &scratch)
             scratch.finishStep()
             var start = 1
             while !scratch.active.isEmpty {
@@ -65,13 +92,13 @@ struct PathIndex: Sendable {
                     let current = scratch.active[position]
                     position += 1
                     let node = nodes[Int(current)]
-                    if node.isMany { activate(current, nodes: nodes, path: path, scratch: &scratch, visit) }
+                    if node.isMany { activate(current, nodes: nodes, path: path, scratch: &scratch) }
                     if node.hasLiterals {
                         let child = edges.child(of: current, segment: segment)
-                        if child >= 0 { activate(child, nodes: nodes, path: path, scratch: &scratch, visit) }
+                        if child >= 0 { activate(child, nodes: nodes, path: path, scratch: &scratch) }
                     }
                     if node.one >= 0, !segment.isEmpty {
-                        activate(node.one, nodes: nodes, path: path, scratch: &scratch, visit)
+                        activate(node.one, nodes: nodes, path: path, scratch: &scratch)
                     }
                 }
                 scratch.finishStep()
@@ -80,44 +107,47 @@ struct PathIndex: Sendable {
             }
             for current in scratch.active {
                 let terminal = nodes[Int(current)].terminal
-                if terminal >= 0 { visit(terminal) }
+                if terminal >= 0 { scratch.matchedSets.append(terminal) }
             }
         }
     }
 
     /// Adds a node to the next active set, with its `**` child (which may match nothing), and
-    /// visits the prefix entries hanging off it.
+    /// collects the prefix entries hanging off it that the path starts with.
     @inline(__always)
     private func activate(
-        _ index: Int32, nodes: UnsafeBufferPointer<Node>, path: UnsafeRawBufferPointer,
-        scratch: inout MatchScratch, _ visit: (Int32) -> Void
+        _ index: Int32, nodes: UnsafeBufferPointer<Node>, path: UnsafeRawBufferPointer, scratch: inout MatchScratch
     ) {
-        guard scratch.mark(index) else { return }
-        let node = nodes[Int(index)]
-        if node.prefixEnd > node.prefixStart {
-            for entry in prefixes[Int(node.prefixStart)..<Int(node.prefixEnd)] where path.starts(with: entry.bytes) {
-                visit(entry.set)
+        var index = index
+        while scratch.mark(index) {
+            let node = nodes[Int(index)]
+            if node.prefixEnd > node.prefixStart {
+                for entry in Int(node.prefixStart)..<Int(node.prefixEnd) where path.starts(with: prefixes[entry].bytes) {
+                    scratch.matchedSets.append(prefixes[entry].set)
+                }
             }
+            guard node.many >= 0 else { return }
+            index = node.many
         }
-        if node.many >= 0 { activate(node.many, nodes: nodes, path: path, scratch: &scratch, visit) }
     }
 }
 
 /// Builds a `PathIndex`; one builder per phase.
 struct PathIndexBuilder {
     private struct BuilderNode {
-        var literals: [[UInt8]: Int32] = [:]
+        var literals: [ByteKey: Int32] = [:]
         var one: Int32 = -1
         var many: Int32 = -1
         var isMany = false
         var terminal: Int32 = -1
-        var prefixes: [(bytes: [UInt8], set: Int32)] = []
+        var prefixes: [(bytes: [UInt8], regex: Bool, set: Int32)] = []
     }
 
     let bucketCount: Int
     private var nodes = [BuilderNode()]
     /// Per set, per bucket, the rule indices (sorted and deduplicated when built).
     private var sets: [[[Int32]]] = []
+    private var setNeedsRegex: [Bool] = []
     private var alwaysSet: Int32 = -1
     private var regexSet: Int32 = -1
 
@@ -126,27 +156,26 @@ struct PathIndexBuilder {
     }
 
     /// Adds `rule` under each bucket in `buckets`, for one path pattern (`nil`: no path condition).
+    /// Rules must be inserted in ascending index order.
     mutating func insert(rule: Int, pattern: PathPattern?, buckets: [Int]) {
         let set: Int32
         switch pattern?.kind {
         case nil:
             if alwaysSet < 0 { alwaysSet = newSet() }
             set = alwaysSet
-        case .regex:
-            if regexSet < 0 { regexSet = newSet() }
-            set = regexSet
+        case .regex(let regex):
+            if let prefix = regex.literalPrefix {
+                set = prefixSet(prefix, regex: true)
+            } else {
+                if regexSet < 0 { regexSet = newSet(regex: true) }
+                set = regexSet
+            }
         case .glob(let elements):
             var node: Int32 = 0
             for element in elements {
                 switch element {
                 case .literal(let bytes):
-                    if let child = nodes[Int(node)].literals[bytes] {
-                        node = child
-                    } else {
-                        let child = newNode()
-                        nodes[Int(node)].literals[bytes] = child
-                        node = child
-                    }
+                    node = literalChild(of: node, ByteKey(bytes))
                 case .one:
                     if nodes[Int(node)].one < 0 { nodes[Int(node)].one = newNode() }
                     node = nodes[Int(node)].one
@@ -162,28 +191,32 @@ struct PathIndexBuilder {
             if nodes[Int(node)].terminal < 0 { nodes[Int(node)].terminal = newSet() }
             set = nodes[Int(node)].terminal
         case .prefix(let bytes):
-            // Hang the entry off the node for the prefix's complete segments; any path that
-            // starts with the prefix passes through that node.
-            var node: Int32 = 0
-            let parts = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-            for part in parts.dropLast() {
-                let key = Array(part)
-                if let child = nodes[Int(node)].literals[key] {
-                    node = child
-                } else {
-                    let child = newNode()
-                    nodes[Int(node)].literals[key] = child
-                    node = child
-                }
-            }
-            if let existing = nodes[Int(node)].prefixes.first(where: { $0.bytes == bytes }) {
-                set = existing.set
-            } else {
-                set = newSet()
-                nodes[Int(node)].prefixes.append((bytes, set))
-            }
+            set = prefixSet(bytes, regex: false)
         }
         for bucket in buckets { sets[Int(set)][bucket].append(Int32(rule)) }
+    }
+
+    /// The set of a prefix entry: hung off the node for the prefix's complete segments, since
+    /// any path that starts with the prefix passes through that node.
+    private mutating func prefixSet(_ bytes: [UInt8], regex: Bool) -> Int32 {
+        var node: Int32 = 0
+        let parts = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        for part in parts.dropLast() {
+            node = literalChild(of: node, ByteKey(Array(part)))
+        }
+        if let existing = nodes[Int(node)].prefixes.first(where: { $0.bytes == bytes && $0.regex == regex }) {
+            return existing.set
+        }
+        let set = newSet(regex: regex)
+        nodes[Int(node)].prefixes.append((bytes, regex, set))
+        return set
+    }
+
+    private mutating func literalChild(of node: Int32, _ key: ByteKey) -> Int32 {
+        if let child = nodes[Int(node)].literals[key] { return child }
+        let child = newNode()
+        nodes[Int(node)].literals[key] = child
+        return child
     }
 
     private mutating func newNode() -> Int32 {
@@ -191,8 +224,9 @@ struct PathIndexBuilder {
         return Int32(nodes.count - 1)
     }
 
-    private mutating func newSet() -> Int32 {
+    private mutating func newSet(regex: Bool = false) -> Int32 {
         sets.append(Array(repeating: [], count: bucketCount))
+        setNeedsRegex.append(regex)
         return Int32(sets.count - 1)
     }
 
@@ -200,12 +234,16 @@ struct PathIndexBuilder {
         var offsets: [Int32] = []
         var rules: [Int32] = []
         offsets.reserveCapacity(sets.count * (bucketCount + 1))
+        // Rules are inserted in ascending order, so each bucket is already sorted; a rule with
+        // several patterns that reach the same set appears twice in a row.
         for set in sets {
             for bucket in set {
                 offsets.append(Int32(rules.count))
-                var sorted = bucket.sorted()
-                sorted.dedupeSorted()
-                rules.append(contentsOf: sorted)
+                var previous: Int32 = -1
+                for rule in bucket where rule != previous {
+                    rules.append(rule)
+                    previous = rule
+                }
             }
             offsets.append(Int32(rules.count))
         }
@@ -214,7 +252,7 @@ struct PathIndexBuilder {
         var built: [PathIndex.Node] = []
         built.reserveCapacity(nodes.count)
         for (index, node) in nodes.enumerated() {
-            for (key, child) in node.literals { edges.append((Int32(index), key, child)) }
+            for (key, child) in node.literals { edges.append((Int32(index), key.bytes, child)) }
             let prefixStart = Int32(prefixes.count)
             prefixes.append(contentsOf: node.prefixes.map { PathIndex.PrefixEntry(bytes: $0.bytes, set: $0.set) })
             built.append(
@@ -224,7 +262,18 @@ struct PathIndexBuilder {
         }
         return PathIndex(
             bucketCount: bucketCount, nodes: built, edges: LiteralEdgeTable(edges: edges), offsets: offsets,
-            rules: rules, prefixes: prefixes, alwaysSet: alwaysSet, regexSet: regexSet)
+            rules: rules, prefixes: prefixes, needsRegexTest: setNeedsRegex, alwaysSet: alwaysSet, regexSet: regexSet)
+    }
+}
+
+/// Bytes as a dictionary key, hashed in one call rather than byte by byte.
+struct ByteKey: Hashable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
 

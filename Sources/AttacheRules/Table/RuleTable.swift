@@ -20,47 +20,117 @@ public final class RuleTable: Sendable {
     private let responseIndex: PathIndex
     private let completionIndex: PathIndex
     private let checks: [RuleCheck]
+    private let methodSets: [MethodSet]
+    private let headerConditions: [HeaderCondition]
+    private let regexes: [PathRegex]
     private let requestSlots: [UInt64: [(name: [UInt8], slot: Int)]]
 
     public var rules: [Rule] { ruleSet.rules }
 
-    static let statusClasses = 5
+    /// How the index buckets rules: by method (the nine standard ones, "other", and "any" for
+    /// rules with no method condition) and, in the status phases, by status class (1xx–5xx, and
+    /// "any"). A query looks in its own bucket and in the "any" ones: at most four lists.
+    struct Buckets {
+        static let anyMethod = MethodSet.bucketCount
+        static let methodSlots = MethodSet.bucketCount + 1
+        static let statusClasses = 5
+        static let anyClass = statusClasses
+        static let classSlots = statusClasses + 1
+
+        private let values: (Int, Int, Int, Int)
+        let count: Int
+
+        /// Request phase: the method's bucket and "any method".
+        init(method: Int) {
+            values = (method, Buckets.anyMethod, 0, 0)
+            count = 2
+        }
+
+        /// Status phases: method × class, method × any, any × class, any × any.
+        init(method: Int, status: Int) {
+            let klass = min(max(status / 100, 1), Buckets.statusClasses) - 1
+            values = (
+                method * Buckets.classSlots + klass, method * Buckets.classSlots + Buckets.anyClass,
+                Buckets.anyMethod * Buckets.classSlots + klass, Buckets.anyMethod * Buckets.classSlots + Buckets.anyClass
+            )
+            count = 4
+        }
+
+        @inline(__always)
+        subscript(_ slot: Int) -> Int {
+            switch slot {
+            case 0: values.0
+            case 1: values.1
+            case 2: values.2
+            default: values.3
+            }
+        }
+    }
 
     public init(_ ruleSet: RuleSet) {
         self.ruleSet = ruleSet
         requestHeaderNames = ruleSet.requestHeaderNames
         responseHeaderNames = ruleSet.responseHeaderNames
-        var requestBuilder = PathIndexBuilder(bucketCount: MethodSet.bucketCount)
-        var responseBuilder = PathIndexBuilder(bucketCount: MethodSet.bucketCount * RuleTable.statusClasses)
-        var completionBuilder = PathIndexBuilder(bucketCount: MethodSet.bucketCount * RuleTable.statusClasses)
+        var requestBuilder = PathIndexBuilder(bucketCount: Buckets.methodSlots)
+        var responseBuilder = PathIndexBuilder(bucketCount: Buckets.methodSlots * Buckets.classSlots)
+        var completionBuilder = PathIndexBuilder(bucketCount: Buckets.methodSlots * Buckets.classSlots)
         var checks: [RuleCheck] = []
+        var methodSets: [MethodSet] = []
+        var headerConditions: [HeaderCondition] = []
+        var regexes: [PathRegex] = []
         checks.reserveCapacity(ruleSet.rules.count)
         for rule in ruleSet.rules {
             let conditions = rule.conditions
-            checks.append(RuleCheck(conditions))
-            let methodBuckets = conditions.methods?.buckets ?? Array(0..<MethodSet.bucketCount)
-            let classMask = conditions.statuses?.classMask ?? 0b11_1110
-            var statusBuckets: [Int] = []
-            for method in methodBuckets {
-                for klass in 1...RuleTable.statusClasses where classMask & (1 << klass) != 0 {
-                    statusBuckets.append(method * RuleTable.statusClasses + klass - 1)
-                }
+            var methodIndex: Int32 = -1
+            if let methods = conditions.methods {
+                methodIndex = Int32(methodSets.count)
+                methodSets.append(methods)
             }
-            let patterns: [PathPattern?] = conditions.paths ?? [nil]
-            for pattern in patterns {
-                if rule.respond != nil {
+            let headerStart = Int32(headerConditions.count)
+            headerConditions += conditions.headers
+            let regexStart = Int32(regexes.count)
+            for pattern in conditions.paths ?? [] {
+                if case .regex(let regex) = pattern.kind { regexes.append(regex) }
+            }
+            checks.append(
+                RuleCheck(
+                    statuses: conditions.statuses?.bits ?? .all, hasStatusCondition: conditions.statuses != nil,
+                    originMask: conditions.origins.map { $0.reduce(0) { $0 | $1.bit } } ?? 0b11,
+                    methods: methodIndex, headers: headerStart..<Int32(headerConditions.count),
+                    regexes: regexStart..<Int32(regexes.count)))
+            // A rule without a method (status) condition goes into the "any" slot once, instead of
+            // into every method's (class's) bucket.
+            let methodSlots = conditions.methods?.buckets ?? [Buckets.anyMethod]
+            var statusBuckets: [Int] = []
+            if let statuses = conditions.statuses {
+                let classMask = statuses.classMask
+                for method in methodSlots {
+                    for klass in 1...Buckets.statusClasses where classMask & (1 << klass) != 0 {
+                        statusBuckets.append(method * Buckets.classSlots + klass - 1)
+                    }
+                }
+            } else {
+                statusBuckets = methodSlots.map { $0 * Buckets.classSlots + Buckets.anyClass }
+            }
+            let insertRespond = rule.respond != nil
+            let insertCompletion = rule.record != nil || rule.log != nil
+            for pattern in conditions.paths.map({ $0.map(Optional.some) }) ?? [nil] {
+                if insertRespond {
                     if rule.phase == .request {
-                        requestBuilder.insert(rule: rule.index, pattern: pattern, buckets: methodBuckets)
+                        requestBuilder.insert(rule: rule.index, pattern: pattern, buckets: methodSlots)
                     } else {
                         responseBuilder.insert(rule: rule.index, pattern: pattern, buckets: statusBuckets)
                     }
                 }
-                if rule.record != nil || rule.log != nil {
+                if insertCompletion {
                     completionBuilder.insert(rule: rule.index, pattern: pattern, buckets: statusBuckets)
                 }
             }
         }
         self.checks = checks
+        self.methodSets = methodSets
+        self.headerConditions = headerConditions
+        self.regexes = regexes
         requestIndex = requestBuilder.build()
         responseIndex = responseBuilder.build()
         completionIndex = completionBuilder.build()
@@ -81,9 +151,9 @@ public final class RuleTable: Sendable {
     /// The first rule (in order) with a `respond` that answers this request without the upstream.
     public func firstRequestResponder(_ request: RequestView, scratch: inout MatchScratch) -> Int? {
         guard !requestIndex.isEmpty else { return nil }
-        let methodBucket = MethodSet.bucket(of: request.method)
+        let method = MethodSet.bucket(of: request.method)
         return firstMatch(
-            requestIndex, bucket: methodBucket, methodBucket: methodBucket, request, status: 0, origin: .proxy,
+            requestIndex, Buckets(method: method), method: method, request, status: 0, origin: .proxy,
             scratch: &scratch)
     }
 
@@ -93,11 +163,10 @@ public final class RuleTable: Sendable {
         _ request: RequestView, status: Int, origin: Origin, scratch: inout MatchScratch
     ) -> Int? {
         guard !responseIndex.isEmpty else { return nil }
-        let methodBucket = MethodSet.bucket(of: request.method)
-        let bucket = RuleTable.statusBucket(methodBucket: methodBucket, status: status)
+        let method = MethodSet.bucket(of: request.method)
         return firstMatch(
-            responseIndex, bucket: bucket, methodBucket: methodBucket, request, status: status, origin: origin,
-            scratch: &scratch)
+            responseIndex, Buckets(method: method, status: status), method: method, request, status: status,
+            origin: origin, scratch: &scratch)
     }
 
     /// Every rule with `record` or `log` that applies to a finished exchange, ascending, into
@@ -108,21 +177,17 @@ public final class RuleTable: Sendable {
         rules.removeAll(keepingCapacity: true)
         guard !completionIndex.isEmpty else { return }
         let index = completionIndex
-        let methodBucket = MethodSet.bucket(of: request.method)
-        let bucket = RuleTable.statusBucket(methodBucket: methodBucket, status: status)
-        index.forEachMatchingSet(path: request.path, scratch: &scratch) { set in
-            for position in index.rules(in: set, bucket: bucket) {
-                let rule = index.rules[position]
-                if checks[Int(rule)].holds(methodBucket: methodBucket, request, status: status, origin: origin, testRegex: false) {
-                    rules.append(rule)
-                }
-            }
-        }
-        if index.regexSet >= 0 {
-            for position in index.rules(in: index.regexSet, bucket: bucket) {
-                let rule = index.rules[position]
-                if checks[Int(rule)].holds(methodBucket: methodBucket, request, status: status, origin: origin, testRegex: true) {
-                    rules.append(rule)
+        let method = MethodSet.bucket(of: request.method)
+        let buckets = Buckets(method: method, status: status)
+        index.collectMatchingSets(path: request.path, scratch: &scratch)
+        for set in scratch.matchedSets {
+            let testRegex = index.needsRegexTest[Int(set)]
+            for slot in 0..<buckets.count {
+                for position in index.rules(in: set, bucket: buckets[slot]) {
+                    let rule = index.rules[position]
+                    if holds(rule, method: method, request, status: status, origin: origin, testRegex: testRegex) {
+                        rules.append(rule)
+                    }
                 }
             }
         }
@@ -152,37 +217,52 @@ public final class RuleTable: Sendable {
 
     @inline(__always)
     private func firstMatch(
-        _ index: PathIndex, bucket: Int, methodBucket: Int, _ request: RequestView, status: Int, origin: Origin,
+        _ index: PathIndex, _ buckets: Buckets, method: Int, _ request: RequestView, status: Int, origin: Origin,
         scratch: inout MatchScratch
     ) -> Int? {
         var best = Int32.max
-        index.forEachMatchingSet(path: request.path, scratch: &scratch) { set in
-            for position in index.rules(in: set, bucket: bucket) {
-                let rule = index.rules[position]
-                if rule >= best { break }
-                if checks[Int(rule)].holds(methodBucket: methodBucket, request, status: status, origin: origin, testRegex: false) {
-                    best = rule
-                    break
-                }
-            }
-        }
-        if index.regexSet >= 0 {
-            for position in index.rules(in: index.regexSet, bucket: bucket) {
-                let rule = index.rules[position]
-                if rule >= best { break }
-                if checks[Int(rule)].holds(methodBucket: methodBucket, request, status: status, origin: origin, testRegex: true) {
-                    best = rule
-                    break
+        index.collectMatchingSets(path: request.path, scratch: &scratch)
+        for set in scratch.matchedSets {
+            let testRegex = index.needsRegexTest[Int(set)]
+            for slot in 0..<buckets.count {
+                for position in index.rules(in: set, bucket: buckets[slot]) {
+                    let rule = index.rules[position]
+                    if rule >= best { break }
+                    if holds(rule, method: method, request, status: status, origin: origin, testRegex: testRegex) {
+                        best = rule
+                        break
+                    }
                 }
             }
         }
         return best == .max ? nil : Int(best)
     }
 
+    /// Whether the conditions the index could not decide hold. `method` is the request's
+    /// method bucket: the index already guarantees standard methods, so only other methods are
+    /// compared by name.
     @inline(__always)
-    static func statusBucket(methodBucket: Int, status: Int) -> Int {
-        let klass = min(max(status / 100, 1), statusClasses)
-        return methodBucket * statusClasses + klass - 1
+    private func holds(
+        _ rule: Int32, method: Int, _ request: RequestView, status: Int, origin: Origin, testRegex: Bool
+    ) -> Bool {
+        let check = checks.withUnsafeBufferPointer { $0[Int(rule)] }
+        if check.hasStatusCondition, !check.statuses.contains(status) { return false }
+        if check.originMask & origin.bit == 0 { return false }
+        if check.methods >= 0, method == MethodSet.otherBucket,
+            !methodSets[Int(check.methods)].contains(bucket: method, method: request.method)
+        {
+            return false
+        }
+        for index in check.headers where !headerConditions[Int(index)].holds(in: request.headers) { return false }
+        if testRegex {
+            var matched = false
+            for index in check.regexes where regexes[Int(index)].matches(request.path) {
+                matched = true
+                break
+            }
+            if !matched { return false }
+        }
+        return true
     }
 
     @inline(__always)
@@ -198,40 +278,16 @@ public final class RuleTable: Sendable {
     }
 }
 
-/// What the index leaves to test for one rule.
-private struct RuleCheck: Sendable {
-    var statuses: StatusSet?
-    var origins: Set<Origin>?
-    var methods: MethodSet?
-    var headers: [HeaderCondition]
-    var regexPaths: [PathRegex]
-
-    init(_ conditions: Conditions) {
-        statuses = conditions.statuses
-        origins = conditions.origins
-        methods = conditions.methods
-        headers = conditions.headers
-        regexPaths = conditions.paths?.compactMap {
-            if case .regex(let regex) = $0.kind { return regex }
-            return nil
-        } ?? []
-    }
-
-    /// `methodBucket` is the request's method bucket: the index already guarantees standard
-    /// methods, so only non-standard ones are compared by name.
-    @inline(__always)
-    func holds(methodBucket: Int, _ request: RequestView, status: Int, origin: Origin, testRegex: Bool) -> Bool {
-        if let statuses, !statuses.contains(status) { return false }
-        if let origins, !origins.contains(origin) { return false }
-        if let methods, methodBucket == MethodSet.otherBucket,
-            !methods.contains(bucket: methodBucket, method: request.method)
-        {
-            return false
-        }
-        if !headers.isEmpty {
-            for header in headers where !header.holds(in: request.headers) { return false }
-        }
-        if testRegex, !regexPaths.contains(where: { $0.matches(request.path) }) { return false }
-        return true
-    }
+/// What the index leaves to test for one rule, as plain data: reading one on the data path
+/// costs no reference counting. Header conditions, custom methods and regexes live in side
+/// tables of the `RuleTable`, referred to by index.
+struct RuleCheck: Sendable {
+    var statuses: StatusBits
+    var hasStatusCondition: Bool
+    /// Bit 0: upstream, bit 1: proxy.
+    var originMask: UInt8
+    /// Index into `RuleTable.methodSets` when the rule names methods, else -1.
+    var methods: Int32
+    var headers: Range<Int32>
+    var regexes: Range<Int32>
 }

@@ -8,6 +8,8 @@ public final class SourceFile: Sendable {
     public let bytes: [UInt8]
     /// Byte offset at which each line starts; `lineStarts[0] == 0`.
     private let lineStarts: [Int]
+    /// True when every byte is ASCII, so a column is a byte count.
+    private let isASCII: Bool
 
     public init(path: String, bytes: [UInt8]) {
         self.path = path
@@ -27,6 +29,7 @@ public final class SourceFile: Sendable {
             index += 1
         }
         self.lineStarts = starts
+        self.isASCII = bytes.allSatisfy { $0 < 0x80 }
     }
 
     public convenience init(path: String, text: String) {
@@ -59,6 +62,7 @@ public final class SourceFile: Sendable {
     /// The byte offset of a 1-based line and column, or `nil` when it is outside the file.
     public func byteOffset(line: Int, column: Int) -> Int? {
         guard line >= 1, line <= lineStarts.count else { return nil }
+        if isASCII { return min(lineStarts[line - 1] + column - 1, bytes.count) }
         var index = lineStarts[line - 1]
         var remaining = column - 1
         while remaining > 0 {

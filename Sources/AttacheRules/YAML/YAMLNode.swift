@@ -89,8 +89,19 @@ public struct YAMLScalar: Sendable {
     /// The file and byte offset where the scalar's source text starts.
     let source: SourceFile
     let sourceOffset: Int
+    /// What the scalar means, resolved once when it is read.
+    public let resolved: Resolved
 
-    public var resolved: Resolved {
+    init(value: String, style: Style, tag: String?, source: SourceFile, sourceOffset: Int) {
+        self.value = value
+        self.style = style
+        self.tag = tag
+        self.source = source
+        self.sourceOffset = sourceOffset
+        self.resolved = YAMLScalar.resolve(value, style: style, tag: tag)
+    }
+
+    static func resolve(_ value: String, style: Style, tag: String?) -> Resolved {
         if let tag {
             switch tag {
             case "tag:yaml.org,2002:str": return .string(value)
@@ -104,19 +115,23 @@ public struct YAMLScalar: Sendable {
         return YAMLScalar.resolvePlain(value)
     }
 
+
     static func resolvePlain(_ value: String) -> Resolved {
-        switch value {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: break
-        }
-        if let int = parseInt(value) { return .int(int) }
-        if let first = value.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
-            || first == UInt8(ascii: ".") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")),
-            let double = Double(value)
-        {
-            return .float(double)
+        guard let first = value.utf8.first else { return .null }
+        // Dispatch on the first byte: most plain scalars are words or paths, and only these
+        // bytes can start a keyword or a number.
+        switch first {
+        case UInt8(ascii: "~"), UInt8(ascii: "n"), UInt8(ascii: "N"):
+            if value == "~" || value == "null" || value == "Null" || value == "NULL" { return .null }
+        case UInt8(ascii: "t"), UInt8(ascii: "T"):
+            if value == "true" || value == "True" || value == "TRUE" { return .bool(true) }
+        case UInt8(ascii: "f"), UInt8(ascii: "F"):
+            if value == "false" || value == "False" || value == "FALSE" { return .bool(false) }
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."):
+            if let int = parseInt(value) { return .int(int) }
+            if let double = Double(value) { return .float(double) }
+        default:
+            break
         }
         return .string(value)
     }

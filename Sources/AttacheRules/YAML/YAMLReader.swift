@@ -55,11 +55,34 @@ public struct YAMLReader: Sendable {
 
 /// Turns libyaml events into nodes; one instance per file.
 private struct TreeBuilder {
-    private enum Frame {
-        case sequence(location: SourceLocation, anchor: String?, items: [YAMLNode], weight: Int)
-        case mapping(
-            location: SourceLocation, anchor: String?, pairs: [YAMLPair], pendingKey: YAMLNode?,
-            seen: [String: SourceLocation], weight: Int)
+    /// A collection being read. A class so that appending a child mutates it in place (an enum
+    /// payload would be copied on every append, quadratic in the length of a long list).
+    private final class Frame {
+        let isMapping: Bool
+        let location: SourceLocation
+        let anchor: String?
+        var items: [YAMLNode] = []
+        var pairs: [YAMLPair] = []
+        var pendingKey: YAMLNode?
+        var seen: [String: SourceLocation] = [:]
+        var weight = 1
+
+        init(isMapping: Bool, location: SourceLocation, anchor: String?) {
+            self.isMapping = isMapping
+            self.location = location
+            self.anchor = anchor
+        }
+
+        /// Small mappings (nearly all of them) are searched directly; larger ones also keep
+        /// a dictionary of the keys past this limit.
+        static let linearSearchLimit = 16
+
+        func firstLocation(ofKey key: String) -> SourceLocation? {
+            for pair in pairs.prefix(Frame.linearSearchLimit) where pair.key.scalar?.value == key {
+                return pair.key.location
+            }
+            return seen[key]
+        }
     }
 
     let file: SourceFile
@@ -151,28 +174,19 @@ private struct TreeBuilder {
                 return false
             }
             let anchor = event.data.sequence_start.anchor.map { Self.string($0) }
-            return push(.sequence(location: here, anchor: anchor, items: [], weight: 1), at: here)
+            return push(Frame(isMapping: false, location: here, anchor: anchor), at: here)
         case YAML_MAPPING_START_EVENT:
             if let tag = event.data.mapping_start.tag.map({ Self.string($0) }), tag != "tag:yaml.org,2002:map" {
                 diagnostics.append(.error(.unsupportedYAML, "tag '\(tag)' is not supported in rules files", at: here))
                 return false
             }
             let anchor = event.data.mapping_start.anchor.map { Self.string($0) }
-            return push(
-                .mapping(location: here, anchor: anchor, pairs: [], pendingKey: nil, seen: [:], weight: 1), at: here)
+            return push(Frame(isMapping: true, location: here, anchor: anchor), at: here)
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return true }
-            let node: YAMLNode
-            let anchor: String?
-            switch frame {
-            case .sequence(let start, let name, let items, let weight):
-                node = YAMLNode(content: .sequence(items), location: start, weight: weight)
-                anchor = name
-            case .mapping(let start, let name, let pairs, _, _, let weight):
-                node = YAMLNode(content: .mapping(pairs), location: start, weight: weight)
-                anchor = name
-            }
-            if let anchor { anchors[anchor] = node }
+            let content: YAMLNode.Content = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
+            let node = YAMLNode(content: content, location: frame.location, weight: frame.weight)
+            if let anchor = frame.anchor { anchors[anchor] = node }
             return add(node, at: node.location)
         default:
             return true
@@ -193,44 +207,33 @@ private struct TreeBuilder {
 
     /// Attaches a finished node to its parent, enforcing key rules and the expansion cap.
     private mutating func add(_ node: YAMLNode, at here: SourceLocation) -> Bool {
-        guard let top = stack.popLast() else {
+        guard let top = stack.last else {
             root = node
             return true
         }
-        let cap = limits.maximumExpandedNodes
-        switch top {
-        case .sequence(let start, let anchor, var items, let weight):
-            let total = weight + node.weight
-            items.append(node)
-            stack.append(.sequence(location: start, anchor: anchor, items: items, weight: total))
-            return checkWeight(total, cap: cap, at: here)
-        case .mapping(let start, let anchor, var pairs, let pendingKey, var seen, let weight):
-            let total = weight + node.weight
-            if let key = pendingKey {
-                pairs.append(YAMLPair(key: key, value: node))
-                stack.append(
-                    .mapping(location: start, anchor: anchor, pairs: pairs, pendingKey: nil, seen: seen, weight: total))
-                return checkWeight(total, cap: cap, at: here)
-            }
+        top.weight += node.weight
+        if !top.isMapping {
+            top.items.append(node)
+        } else if let key = top.pendingKey {
+            top.pairs.append(YAMLPair(key: key, value: node))
+            top.pendingKey = nil
+        } else {
             guard let keyScalar = node.scalar else {
-                stack.append(
-                    .mapping(location: start, anchor: anchor, pairs: pairs, pendingKey: nil, seen: seen, weight: total))
                 diagnostics.append(
                     .error(.unsupportedYAML, "mapping keys must be plain text, not \(node.kindDescription)", at: here))
                 return false
             }
-            if let first = seen[keyScalar.value] {
+            if let first = top.firstLocation(ofKey: keyScalar.value) {
                 diagnostics.append(
                     .error(
                         .duplicateKey, "duplicate key '\(keyScalar.value)'", at: node.location,
                         notes: [.init(location: first, message: "'\(keyScalar.value)' first defined here")]))
-            } else {
-                seen[keyScalar.value] = node.location
+            } else if top.pairs.count >= Frame.linearSearchLimit {
+                top.seen[keyScalar.value] = node.location
             }
-            stack.append(
-                .mapping(location: start, anchor: anchor, pairs: pairs, pendingKey: node, seen: seen, weight: total))
-            return checkWeight(total, cap: cap, at: here)
+            top.pendingKey = node
         }
+        return checkWeight(top.weight, cap: limits.maximumExpandedNodes, at: here)
     }
 
     private mutating func checkWeight(_ weight: Int, cap: Int, at here: SourceLocation) -> Bool {

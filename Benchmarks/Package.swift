@@ -1,0 +1,28 @@
+// swift-tools-version:6.1
+// Micro-benchmarks (ordo-one/benchmark), kept out of the main package so CI never builds them.
+// Run: swift package --package-path Benchmarks benchmark   (see docs/rules.md, "Speed")
+import PackageDescription
+
+let package = Package(
+    name: "attache-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "attache", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "rules-profile",
+            dependencies: [.product(name: "AttacheRules", package: "attache")]
+        ),
+        .executableTarget(
+            name: "RuleTable",
+            dependencies: [
+                .product(name: "AttacheRules", package: "attache"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RuleTable",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
