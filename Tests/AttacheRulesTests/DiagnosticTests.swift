@@ -157,6 +157,19 @@ import Testing
         #expect(outcome.table == nil)
     }
 
+    @Test func headerNamesRepeatedInAnotherCase() {
+        let yaml = """
+            rules:
+              - name: a
+                when: { headers: { Accept: x, accept: y } }
+                respond: { status: 200, headers: { X-A: "1", x-a: "2" } }
+            """
+        #expect(load(yaml).diagnostics.map(\.renderedWithNotes) == [
+            "rules.yaml:3:35: error: header 'accept' has two conditions (names are case-insensitive) [A002]\nrules.yaml:3:24: note: first condition here",
+            "rules.yaml:4:50: error: header 'x-a' is set twice (names are case-insensitive) [A002]\nrules.yaml:4:40: note: first set here",
+        ])
+    }
+
     @Test func aliasExpansionThroughTheLoader() {
         let limits = YAMLReader.Limits(maximumExpandedNodes: 50)
         let yaml = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a]\nrules: []\n"

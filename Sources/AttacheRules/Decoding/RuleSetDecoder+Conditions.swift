@@ -142,22 +142,7 @@ extension RuleSetDecoder {
     private func decodeHeaders(_ node: YAMLNode) -> [HeaderCondition] {
         guard let pairs = mapping(node, expected: "a mapping of header names to conditions") else { return [] }
         var conditions: [HeaderCondition] = []
-        var seen: [String: SourceLocation] = [:]
-        for pair in pairs {
-            let name = pair.name.lowercased()
-            guard HTTPToken.isToken(name) else {
-                diagnostics.append(
-                    .error(.invalidHeaderName, "'\(pair.name)' is not a valid header name", at: pair.key.location))
-                continue
-            }
-            if let first = seen[name] {
-                diagnostics.append(
-                    .error(
-                        .duplicateKey, "header '\(name)' has two conditions (names are case-insensitive)",
-                        at: pair.key.location, notes: [.init(location: first, message: "first condition here")]))
-                continue
-            }
-            seen[name] = pair.key.location
+        for (name, pair) in headerEntries(pairs, duplicate: "has two conditions", first: "first condition here") {
             guard let test = decodeHeaderTest(pair.value) else { continue }
             conditions.append(HeaderCondition(name: name, slot: headerSlots.requestSlot(for: name), test: test))
         }

@@ -77,6 +77,31 @@ extension RuleSetDecoder {
         }
     }
 
+    /// The entries of a mapping keyed by header name, lower-cased: invalid names (A117) and
+    /// names repeated in another case (A002) are reported and left out.
+    func headerEntries(_ pairs: [YAMLPair], duplicate: String, first: String) -> [(name: String, pair: YAMLPair)] {
+        var entries: [(name: String, pair: YAMLPair)] = []
+        var seen: [String: SourceLocation] = [:]
+        for pair in pairs {
+            let name = pair.name.lowercased()
+            guard HTTPToken.isToken(name) else {
+                diagnostics.append(
+                    .error(.invalidHeaderName, "'\(pair.name)' is not a valid header name", at: pair.key.location))
+                continue
+            }
+            if let earlier = seen[name] {
+                diagnostics.append(
+                    .error(
+                        .duplicateKey, "header '\(name)' \(duplicate) (names are case-insensitive)",
+                        at: pair.key.location, notes: [.init(location: earlier, message: first)]))
+                continue
+            }
+            seen[name] = pair.key.location
+            entries.append((name, pair))
+        }
+        return entries
+    }
+
     /// A value for messages: the scalar text quoted, or its kind.
     func describe(_ node: YAMLNode) -> String {
         if let scalar = node.scalar, scalar.resolved != .null { return "'\(scalar.value)'" }

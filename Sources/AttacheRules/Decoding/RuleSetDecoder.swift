@@ -196,27 +196,9 @@ final class RuleSetDecoder {
                     key = template(pair.value, use: .key)
                     if let key { checkCaptures(key, node: pair.value, conditions: conditions, ruleName: nil) }
                 case "history":
-                    if let value = integer(pair.value, expected: "a number of exchanges") {
-                        if (0...1000).contains(value) {
-                            history = value
-                        } else {
-                            diagnostics.append(
-                                .error(
-                                    .invalidRecordOption, "history must be between 0 and 1000, not \(value)",
-                                    at: pair.value.location))
-                        }
-                    }
+                    history = recordOption(pair, in: 0...1000, expected: "a number of exchanges") ?? history
                 case "max_keys":
-                    if let value = integer(pair.value, expected: "a number of keys") {
-                        if (1...1_000_000).contains(value) {
-                            maximumKeys = value
-                        } else {
-                            diagnostics.append(
-                                .error(
-                                    .invalidRecordOption, "max_keys must be between 1 and 1000000, not \(value)",
-                                    at: pair.value.location))
-                        }
-                    }
+                    maximumKeys = recordOption(pair, in: 1...1_000_000, expected: "a number of keys") ?? maximumKeys
                 default:
                     break
                 }
@@ -232,6 +214,20 @@ final class RuleSetDecoder {
                 "expected true, a key template, or a mapping with 'key', 'history' and 'max_keys' for 'record', found \(node.kindDescription)",
                 at: node.location))
         return nil
+    }
+
+    /// A `record` option's number, reported (A123) when outside `range`.
+    private func recordOption(_ pair: YAMLPair, in range: ClosedRange<Int>, expected: String) -> Int? {
+        guard let value = integer(pair.value, expected: expected) else { return nil }
+        guard range.contains(value) else {
+            diagnostics.append(
+                .error(
+                    .invalidRecordOption,
+                    "\(pair.name) must be between \(range.lowerBound) and \(range.upperBound), not \(value)",
+                    at: pair.value.location))
+            return nil
+        }
+        return value
     }
 
     // MARK: Responses
@@ -329,22 +325,7 @@ final class RuleSetDecoder {
         if let headersNode = pairs.first(where: { $0.name == "headers" })?.value,
             let headerPairs = mapping(headersNode, expected: "a mapping of header names to values")
         {
-            var seen: [String: SourceLocation] = [:]
-            for pair in headerPairs {
-                let name = pair.name.lowercased()
-                guard HTTPToken.isToken(name) else {
-                    diagnostics.append(
-                        .error(.invalidHeaderName, "'\(pair.name)' is not a valid header name", at: pair.key.location))
-                    continue
-                }
-                if let first = seen[name] {
-                    diagnostics.append(
-                        .error(
-                            .duplicateKey, "header '\(name)' is set twice (names are case-insensitive)",
-                            at: pair.key.location, notes: [.init(location: first, message: "first set here")]))
-                    continue
-                }
-                seen[name] = pair.key.location
+            for (name, pair) in headerEntries(headerPairs, duplicate: "is set twice", first: "first set here") {
                 if Self.managedHeaders.contains(name) {
                     diagnostics.append(
                         .error(
