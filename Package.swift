@@ -7,9 +7,12 @@ let package = Package(
     products: [
         .executable(name: "attache", targets: ["attache"]),
         .library(name: "AttacheRules", targets: ["AttacheRules"]),
+        .library(name: "AttacheRelay", targets: ["AttacheRelay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -21,11 +24,24 @@ let package = Package(
             name: "AttacheRules",
             dependencies: ["CLibYAML"]
         ),
+        .target(
+            name: "AttacheRelay",
+            dependencies: [
+                "AttacheRules",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "attache",
             dependencies: [
                 "AttacheRules",
+                "AttacheRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -35,6 +51,17 @@ let package = Package(
         .testTarget(
             name: "AttacheCLITests",
             dependencies: ["attache"]
+        ),
+        .testTarget(
+            name: "AttacheRelayTests",
+            dependencies: [
+                "AttacheRelay",
+                "AttacheRules",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ]
 )

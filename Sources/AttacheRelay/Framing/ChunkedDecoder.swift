@@ -1,0 +1,162 @@
+import AttacheRules
+
+/// Tracks a chunked body (RFC 9112 §7.1) as its bytes stream past: where each chunk's data is,
+/// and where the message ends. attache forwards chunked bytes as they are; the decoder only has
+/// to know the framing (and hand out the data ranges when a body must be re-framed).
+///
+/// Strict like llhttp: hex sizes without overflow, CRLF only, chunk extensions and trailers
+/// bounded in size.
+public struct ChunkedDecoder: Sendable {
+    public enum Event: Equatable, Sendable {
+        /// All input consumed; more is needed.
+        case needMore
+        /// Chunk data at these offsets of the input.
+        case data(Range<Int>)
+        /// The body ended; the message's last byte is just before this offset.
+        case end(at: Int)
+        case invalid(String)
+    }
+
+    private enum State: Sendable {
+        case size
+        case sizeDigitsDone
+        case extensionBytes
+        case sizeLF
+        case data(remaining: Int64)
+        case dataCR
+        case dataLF
+        case trailerLineStart
+        case trailerLine
+        case trailerLF
+        case finalLF
+        case done
+        case failed
+    }
+
+    /// Chunk-line extension bytes allowed (beyond: invalid).
+    public static let maximumExtensionBytes = 4096
+    /// Trailer section bytes allowed.
+    public static let maximumTrailerBytes = 64 * 1024
+
+    private var state = State.size
+    private var size: Int64 = 0
+    private var sizeDigits = 0
+    private var extensionBytes = 0
+    private var trailerBytes = 0
+
+    public init() {}
+
+    public var isDone: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    /// Consumes `input` from `offset`; returns the next event and the offset to continue from.
+    /// Call repeatedly until `.needMore`, `.end` or `.invalid`.
+    public mutating func next(_ input: UnsafeRawBufferPointer, from offset: Int) -> (event: Event, next: Int) {
+        var index = offset
+        let count = input.count
+        while index < count {
+            let byte = input[index]
+            switch state {
+            case .size:
+                if let digit = hexValue(byte) {
+                    guard sizeDigits < 15 else { return fail("chunk size too large") }
+                    size = size << 4 | Int64(digit)
+                    sizeDigits += 1
+                } else if sizeDigits == 0 {
+                    return fail("invalid chunk size")
+                } else if byte == UInt8(ascii: ";") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                    state = byte == UInt8(ascii: ";") ? .extensionBytes : .sizeDigitsDone
+                } else if byte == UInt8(ascii: "\r") {
+                    state = .sizeLF
+                } else {
+                    return fail("invalid chunk size")
+                }
+            case .sizeDigitsDone:
+                // Whitespace before ';' (BWS).
+                if byte == UInt8(ascii: ";") {
+                    state = .extensionBytes
+                } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
+                    return fail("invalid chunk extension")
+                }
+            case .extensionBytes:
+                if byte == UInt8(ascii: "\r") {
+                    state = .sizeLF
+                } else {
+                    guard isFieldValueByte(byte) else { return fail("invalid character in chunk extension") }
+                    extensionBytes += 1
+                    guard extensionBytes <= Self.maximumExtensionBytes else { return fail("chunk extension too long") }
+                }
+            case .sizeLF:
+                guard byte == UInt8(ascii: "\n") else { return fail("chunk size line without LF") }
+                extensionBytes = 0
+                sizeDigits = 0
+                if size == 0 {
+                    state = .trailerLineStart
+                } else {
+                    state = .data(remaining: size)
+                    size = 0
+                }
+            case .data(let remaining):
+                let available = Int64(count - index)
+                let take = Int(min(remaining, available))
+                let range = index..<(index + take)
+                index += take
+                state = remaining == Int64(take) ? .dataCR : .data(remaining: remaining - Int64(take))
+                return (.data(range), index)
+            case .dataCR:
+                guard byte == UInt8(ascii: "\r") else { return fail("chunk data longer than its size") }
+                state = .dataLF
+            case .dataLF:
+                guard byte == UInt8(ascii: "\n") else { return fail("chunk data without CRLF") }
+                state = .size
+            case .trailerLineStart:
+                if byte == UInt8(ascii: "\r") {
+                    state = .finalLF
+                } else {
+                    guard HTTPToken.isTokenCharacter(byte) else { return fail("invalid trailer field") }
+                    state = .trailerLine
+                    trailerBytes += 1
+                }
+            case .trailerLine:
+                trailerBytes += 1
+                guard trailerBytes <= Self.maximumTrailerBytes else { return fail("trailer section too large") }
+                if byte == UInt8(ascii: "\r") {
+                    state = .trailerLF
+                } else if !isFieldValueByte(byte) {
+                    return fail("invalid character in trailer field")
+                }
+            case .trailerLF:
+                guard byte == UInt8(ascii: "\n") else { return fail("trailer line without LF") }
+                state = .trailerLineStart
+            case .finalLF:
+                guard byte == UInt8(ascii: "\n") else { return fail("chunked body without final CRLF") }
+                state = .done
+                return (.end(at: index + 1), index + 1)
+            case .done:
+                return (.end(at: index), index)
+            case .failed:
+                return (.invalid("chunked body already failed"), index)
+            }
+            index += 1
+        }
+        if case .done = state { return (.end(at: index), index) }
+        return (.needMore, index)
+    }
+
+    private mutating func fail(_ reason: String) -> (event: Event, next: Int) {
+        state = .failed
+        return (.invalid(reason), 0)
+    }
+
+    @inline(__always)
+    private func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - 55
+        default: nil
+        }
+    }
+}

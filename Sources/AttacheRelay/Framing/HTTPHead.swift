@@ -1,0 +1,97 @@
+/// A parsed request or response head: offsets into the bytes it was parsed from (which the
+/// caller keeps), plus the facts framing and the rules need. Reused from one message to the
+/// next so parsing allocates nothing once the field array has grown.
+public struct HTTPHead {
+    public struct Field {
+        /// Byte ranges in the head.
+        public var name: Range<Int32>
+        /// The value without surrounding whitespace.
+        public var value: Range<Int32>
+        /// The whole line, CRLF included, for copying it when the head is rewritten.
+        public var line: Range<Int32>
+        public var flags: Flags
+        /// The rule table's slot for this name, or -1.
+        public var slot: Int32
+    }
+
+    public struct Flags: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        /// Connection-specific (RFC 9110 §7.6.1): never forwarded.
+        public static let hopByHop = Flags(rawValue: 1 << 0)
+        public static let forwardedFor = Flags(rawValue: 1 << 1)
+        public static let forwardedProto = Flags(rawValue: 1 << 2)
+        public static let contentLength = Flags(rawValue: 1 << 3)
+        public static let transferEncoding = Flags(rawValue: 1 << 4)
+        public static let upgrade = Flags(rawValue: 1 << 5)
+    }
+
+    public enum Version: Sendable, Equatable {
+        case http10
+        case http11
+
+        public var text: String { self == .http10 ? "HTTP/1.0" : "HTTP/1.1" }
+    }
+
+    // Request line (requests only).
+    public var method: Range<Int32> = 0..<0
+    public var target: Range<Int32> = 0..<0
+    // Status line (responses only).
+    public var status: Int = 0
+    public var reason: Range<Int32> = 0..<0
+
+    public var version: Version = .http11
+    /// Bytes from the start of the message to the end of the empty line.
+    public var length: Int = 0
+    /// Where the last field line ends (before the empty line): new fields are inserted here.
+    public var fieldsEnd: Int = 0
+    public var fields: [Field] = []
+
+    // Framing facts.
+    public var contentLength: Int64? = nil
+    /// Transfer-Encoding present; `chunked` tells whether its final coding is `chunked`.
+    public var hasTransferEncoding = false
+    public var chunked = false
+    public var connectionClose = false
+    public var connectionKeepAlive = false
+    public var connectionUpgrade = false
+    public var hostCount = 0
+    public var host: Range<Int32>? = nil
+    public var expectContinue = false
+    /// An Expect value other than 100-continue (answered with 417).
+    public var expectOther = false
+    public var hopByHopCount = 0
+
+    public init() {}
+
+    mutating func reset() {
+        method = 0..<0
+        target = 0..<0
+        status = 0
+        reason = 0..<0
+        version = .http11
+        length = 0
+        fieldsEnd = 0
+        fields.removeAll(keepingCapacity: true)
+        contentLength = nil
+        hasTransferEncoding = false
+        chunked = false
+        connectionClose = false
+        connectionKeepAlive = false
+        connectionUpgrade = false
+        hostCount = 0
+        host = nil
+        expectContinue = false
+        expectOther = false
+        hopByHopCount = 0
+    }
+
+    /// Whether the connection stays open after this message (RFC 9112 §9.3).
+    public var keepsAlive: Bool {
+        switch version {
+        case .http11: return !connectionClose
+        case .http10: return connectionKeepAlive && !connectionClose
+        }
+    }
+}

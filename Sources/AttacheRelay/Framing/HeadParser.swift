@@ -1,0 +1,426 @@
+import AttacheRules
+
+/// Limits on a request head, as the operator configured them.
+public struct HeadLimits: Sendable {
+    /// Request line bytes (414 beyond).
+    public var maximumRequestLine: Int
+    /// Head bytes, request line included (431 beyond).
+    public var maximumHeaderBytes: Int
+    /// Field lines (431 beyond).
+    public var maximumFields: Int
+
+    public init(maximumRequestLine: Int = 8 * 1024, maximumHeaderBytes: Int = 64 * 1024, maximumFields: Int = 100) {
+        self.maximumRequestLine = maximumRequestLine
+        self.maximumHeaderBytes = maximumHeaderBytes
+        self.maximumFields = maximumFields
+    }
+}
+
+/// Parses HTTP/1 heads in place (RFC 9112), at least as strictly as llhttp: CRLF line endings
+/// only, tokens for methods and field names, no whitespace before the colon, no obs-fold, field
+/// values of VCHAR / obs-text / SP / HTAB, one Host, one digits-only Content-Length, and
+/// Transfer-Encoding only as `chunked` (never with Content-Length).
+///
+/// The parser is resumable: feed it the buffered bytes of a message each time more arrive; it
+/// remembers how far it has looked for the end of the head, so a client sending one byte at a
+/// time costs linear time.
+public struct HeadParser {
+    public enum Outcome: Equatable {
+        /// The head is not complete yet; keep the bytes and call again with more.
+        case incomplete
+        /// `head` describes the message; its bytes are `0..<head.length`.
+        case complete
+        case invalid(HeadError)
+    }
+
+    public let limits: HeadLimits
+    /// Bytes already searched for the end of the head.
+    private var scanned = 0
+    /// Where the first line ended (0 until found).
+    private var firstLineEnd = 0
+    /// Reused list of tokens named by Connection, as (start, end) offsets.
+    private var connectionTokens: [Range<Int32>] = []
+
+    public init(limits: HeadLimits = HeadLimits()) {
+        self.limits = limits
+    }
+
+    /// Forgets progress, for the next message.
+    public mutating func reset() {
+        scanned = 0
+        firstLineEnd = 0
+    }
+
+    // MARK: Finding the end of the head
+
+    /// Searches for the empty line ending the head; returns the head length, `nil` if not there
+    /// yet, or throws on a bare LF or a limit.
+    private mutating func findEnd(
+        _ bytes: UnsafeRawBufferPointer, start: Int, lineLimit: Int, lineError: HeadError
+    ) throws(HeadError) -> Int? {
+        var index = max(scanned, start)
+        let count = bytes.count
+        while index < count {
+            if bytes[index] == UInt8(ascii: "\n") {
+                guard index > start, bytes[index - 1] == UInt8(ascii: "\r") else {
+                    throw .malformed("line ending without CR")
+                }
+                if firstLineEnd == 0 { firstLineEnd = index + 1 }
+                // An empty line: the previous line ended right before this CR.
+                if index - 1 > start, bytes[index - 2] == UInt8(ascii: "\n") {
+                    scanned = index + 1
+                    return index + 1
+                }
+            }
+            index += 1
+        }
+        scanned = count
+        if firstLineEnd == 0, count - start > lineLimit { throw lineError }
+        if count - start > limits.maximumHeaderBytes {
+            throw .headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes")
+        }
+        return nil
+    }
+
+    // MARK: Requests
+
+    /// Parses a request head at the start of `bytes`. Leading empty lines are skipped
+    /// (RFC 9112 §2.2); `head.method.lowerBound` is where the request line starts.
+    /// `table` resolves the slots of the header fields the rules look at.
+    public mutating func parseRequest(
+        _ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead, table: RuleTable? = nil
+    ) -> Outcome {
+        var start = 0
+        while start + 1 < bytes.count, bytes[start] == UInt8(ascii: "\r"), bytes[start + 1] == UInt8(ascii: "\n") {
+            start += 2
+            if start > 8 { return .invalid(.malformed("too many empty lines before the request line")) }
+        }
+        if start < bytes.count, bytes[start] == UInt8(ascii: "\n") { return .invalid(.malformed("line ending without CR")) }
+        let end: Int
+        do {
+            guard let found = try findEnd(
+                bytes, start: start, lineLimit: limits.maximumRequestLine, lineError: .requestLineTooLong)
+            else { return .incomplete }
+            end = found
+        } catch {
+            return .invalid(error)
+        }
+        if end - start > limits.maximumHeaderBytes {
+            return .invalid(.headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes"))
+        }
+        if firstLineEnd - start > limits.maximumRequestLine { return .invalid(.requestLineTooLong) }
+        head.reset()
+        head.length = end
+        do {
+            let lineEnd = try parseRequestLine(bytes, from: start, into: &head)
+            try parseFields(bytes, from: lineEnd, end: end, into: &head, table: table)
+            try validateRequest(&head)
+        } catch {
+            return .invalid(error)
+        }
+        return .complete
+    }
+
+    /// `method SP request-target SP HTTP-version CRLF`; returns where the next line starts.
+    private func parseRequestLine(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout HTTPHead
+    ) throws(HeadError) -> Int {
+        var index = start
+        while index < bytes.count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+        guard index > start else { throw .malformed("invalid method") }
+        guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in method") }
+        head.method = Int32(start)..<Int32(index)
+        index += 1
+        let targetStart = index
+        while index < bytes.count, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
+        guard index > targetStart else { throw .malformed("missing request target") }
+        guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in request target") }
+        head.target = Int32(targetStart)..<Int32(index)
+        index += 1
+        head.version = try parseVersion(bytes, at: index)
+        index += 8
+        guard bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n") else {
+            throw .malformed("invalid request line")
+        }
+        return index + 2
+    }
+
+    /// `HTTP/1.0` or `HTTP/1.1`; other well-formed versions are 505.
+    private func parseVersion(_ bytes: UnsafeRawBufferPointer, at index: Int) throws(HeadError) -> HTTPHead.Version {
+        guard index + 8 <= bytes.count, bytes[index] == UInt8(ascii: "H"), bytes[index + 1] == UInt8(ascii: "T"),
+            bytes[index + 2] == UInt8(ascii: "T"), bytes[index + 3] == UInt8(ascii: "P"),
+            bytes[index + 4] == UInt8(ascii: "/"), isDigit(bytes[index + 5]), bytes[index + 6] == UInt8(ascii: "."),
+            isDigit(bytes[index + 7])
+        else { throw .malformed("invalid HTTP version") }
+        guard bytes[index + 5] == UInt8(ascii: "1") else { throw .versionNotSupported }
+        switch bytes[index + 7] {
+        case UInt8(ascii: "1"): return .http11
+        case UInt8(ascii: "0"): return .http10
+        default: throw .versionNotSupported
+        }
+    }
+
+    private func validateRequest(_ head: inout HTTPHead) throws(HeadError) {
+        if head.version == .http11, head.hostCount != 1 {
+            throw .malformed(head.hostCount == 0 ? "missing Host header" : "more than one Host header")
+        }
+        if head.hostCount > 1 { throw .malformed("more than one Host header") }
+        if head.hasTransferEncoding {
+            guard head.version == .http11 else { throw .malformed("Transfer-Encoding in an HTTP/1.0 request") }
+            guard head.contentLength == nil else { throw .malformed("both Content-Length and Transfer-Encoding") }
+            // RFC 9112 §6.3: without chunked last, the request's length cannot be known.
+            guard head.chunked else { throw .malformed("Transfer-Encoding does not end with chunked") }
+        }
+    }
+
+    // MARK: Responses
+
+    /// Parses a response head from an upstream. Any problem is `.invalid` (attache answers 502).
+    public mutating func parseResponse(_ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead) -> Outcome {
+        let end: Int
+        do {
+            guard let found = try findEnd(
+                bytes, start: 0, lineLimit: limits.maximumHeaderBytes,
+                lineError: .headerTooLarge("status line too long"))
+            else { return .incomplete }
+            end = found
+        } catch {
+            return .invalid(error)
+        }
+        head.reset()
+        head.length = end
+        do throws(HeadError) {
+            let lineEnd = try parseStatusLine(bytes, into: &head)
+            try parseFields(bytes, from: lineEnd, end: end, into: &head, table: nil)
+            if head.hasTransferEncoding, head.contentLength != nil {
+                throw HeadError.malformed("both Content-Length and Transfer-Encoding")
+            }
+        } catch {
+            return .invalid(error)
+        }
+        return .complete
+    }
+
+    /// `HTTP-version SP 3DIGIT SP reason CRLF` (the space before an empty reason may be missing).
+    private func parseStatusLine(_ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead) throws(HeadError) -> Int {
+        head.version = try parseVersion(bytes, at: 0)
+        guard bytes.count > 12, bytes[8] == UInt8(ascii: " "), isDigit(bytes[9]), isDigit(bytes[10]), isDigit(bytes[11])
+        else { throw .malformed("invalid status line") }
+        head.status = Int(bytes[9] - 48) * 100 + Int(bytes[10] - 48) * 10 + Int(bytes[11] - 48)
+        guard (100...599).contains(head.status) else { throw .malformed("status \(head.status) out of range") }
+        guard bytes[12] == UInt8(ascii: " ") || bytes[12] == UInt8(ascii: "\r") else {
+            throw .malformed("invalid status code")
+        }
+        var index = 12
+        if bytes[index] == UInt8(ascii: " ") { index += 1 }
+        let reasonStart = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\r") {
+            guard isFieldValueByte(bytes[index]) else { throw .malformed("invalid character in reason phrase") }
+            index += 1
+        }
+        guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") else {
+            throw .malformed("invalid status line")
+        }
+        head.reason = Int32(reasonStart)..<Int32(index)
+        return index + 2
+    }
+
+    // MARK: Fields
+
+    private mutating func parseFields(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, end: Int, into head: inout HTTPHead, table: RuleTable?
+    ) throws(HeadError) {
+        connectionTokens.removeAll(keepingCapacity: true)
+        var index = start
+        var contentLengthSeen = false
+        var transferEncodingSeen = false
+        // The head ends with CRLF CRLF: the last field line ends 2 bytes before `end`.
+        while index < end - 2 {
+            let lineStart = index
+            let first = bytes[index]
+            if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                throw .malformed("obsolete line folding")
+            }
+            while HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            let nameEnd = index
+            guard nameEnd > lineStart else { throw .malformed("invalid header field name") }
+            guard bytes[index] == UInt8(ascii: ":") else {
+                if bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
+                    throw .malformed("whitespace between header field name and colon")
+                }
+                throw .malformed("invalid character in header field name")
+            }
+            index += 1
+            while bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            let valueStart = index
+            var valueEnd = index
+            while true {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\r") {
+                    guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .malformed("CR in header field value") }
+                    break
+                }
+                guard isFieldValueByte(byte) else { throw .malformed("invalid character in header field value") }
+                index += 1
+                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { valueEnd = index }
+            }
+            index += 2
+            guard head.fields.count < limits.maximumFields else {
+                throw .headerTooLarge("more than \(limits.maximumFields) header fields")
+            }
+            var field = HTTPHead.Field(
+                name: Int32(lineStart)..<Int32(nameEnd), value: Int32(valueStart)..<Int32(valueEnd),
+                line: Int32(lineStart)..<Int32(index), flags: [], slot: -1)
+            let name = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<nameEnd])
+            let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+            switch KnownField(name) {
+            case .host:
+                head.hostCount += 1
+                head.host = field.value
+            case .contentLength:
+                guard !contentLengthSeen else { throw .malformed("more than one Content-Length") }
+                contentLengthSeen = true
+                head.contentLength = try parseContentLength(value)
+                field.flags.insert(.contentLength)
+            case .transferEncoding:
+                guard !transferEncodingSeen else { throw .malformed("more than one Transfer-Encoding") }
+                transferEncodingSeen = true
+                head.hasTransferEncoding = true
+                head.chunked = try finalCodingIsChunked(value)
+                field.flags.formUnion([.transferEncoding, .hopByHop])
+            case .connection:
+                field.flags.insert(.hopByHop)
+                try readConnection(value, offset: valueStart, into: &head)
+            case .keepAlive, .proxyConnection, .te, .trailer:
+                field.flags.insert(.hopByHop)
+            case .upgrade:
+                field.flags.formUnion([.upgrade, .hopByHop])
+            case .expect:
+                if equalsIgnoringCase(value, "100-continue") { head.expectContinue = true } else { head.expectOther = true }
+            case .forwardedFor:
+                field.flags.insert(.forwardedFor)
+            case .forwardedProto:
+                field.flags.insert(.forwardedProto)
+            case .other:
+                break
+            }
+            if let table, let slot = table.requestHeaderSlot(name) { field.slot = Int32(slot) }
+            head.fields.append(field)
+        }
+        head.fieldsEnd = index
+        if !connectionTokens.isEmpty { markListedFields(bytes, &head) }
+        head.hopByHopCount = head.fields.reduce(0) { $0 + ($1.flags.contains(.hopByHop) ? 1 : 0) }
+    }
+
+    /// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1), except the ones that
+    /// frame the message: a client must not be able to strip the Content-Length the upstream
+    /// needs to find the end of the body.
+    private func markListedFields(_ bytes: UnsafeRawBufferPointer, _ head: inout HTTPHead) {
+        for index in head.fields.indices {
+            let field = head.fields[index]
+            if field.flags.contains(.contentLength) || field.flags.contains(.transferEncoding) { continue }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[Int(field.name.lowerBound)..<Int(field.name.upperBound)])
+            if KnownField(name) == .host { continue }
+            for token in connectionTokens {
+                let listed = UnsafeRawBufferPointer(rebasing: bytes[Int(token.lowerBound)..<Int(token.upperBound)])
+                if equalsIgnoringCase(name, listed) {
+                    head.fields[index].flags.insert(.hopByHop)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Connection: a comma-separated list of tokens; `close`, `keep-alive` and `upgrade` set
+    /// flags, any other token names a field to drop.
+    private mutating func readConnection(
+        _ value: UnsafeRawBufferPointer, offset: Int, into head: inout HTTPHead
+    ) throws(HeadError) {
+        var index = 0
+        while index < value.count {
+            while index < value.count, value[index] == UInt8(ascii: " ") || value[index] == UInt8(ascii: "\t")
+                || value[index] == UInt8(ascii: ",")
+            {
+                index += 1
+            }
+            let start = index
+            while index < value.count, HTTPToken.isTokenCharacter(value[index]) { index += 1 }
+            if index == start {
+                if index < value.count { throw .malformed("invalid Connection header") }
+                break
+            }
+            let token = UnsafeRawBufferPointer(rebasing: value[start..<index])
+            if equalsIgnoringCase(token, "close") {
+                head.connectionClose = true
+            } else if equalsIgnoringCase(token, "keep-alive") {
+                head.connectionKeepAlive = true
+            } else if equalsIgnoringCase(token, "upgrade") {
+                head.connectionUpgrade = true
+            } else {
+                connectionTokens.append(Int32(offset + start)..<Int32(offset + index))
+            }
+        }
+    }
+
+    /// Content-Length: 1 to 18 digits (RFC 9110 §8.6); lists, signs and spaces are refused.
+    private func parseContentLength(_ value: UnsafeRawBufferPointer) throws(HeadError) -> Int64 {
+        guard !value.isEmpty, value.count <= 18 else { throw .malformed("invalid Content-Length") }
+        var result: Int64 = 0
+        for byte in value {
+            guard isDigit(byte) else { throw .malformed("invalid Content-Length") }
+            result = result * 10 + Int64(byte - 48)
+        }
+        return result
+    }
+
+    /// Whether the last coding of Transfer-Encoding is `chunked`. Codings other than chunked
+    /// cannot be framed by attache: `gzip, chunked` is 501, and a list not ending in chunked is
+    /// reported as such so the caller can apply RFC 9112 §6.3 (400 for requests).
+    private func finalCodingIsChunked(_ value: UnsafeRawBufferPointer) throws(HeadError) -> Bool {
+        guard !value.isEmpty else { throw .malformed("empty Transfer-Encoding") }
+        if equalsIgnoringCase(value, "chunked") { return true }
+        // Find the last non-empty list element.
+        var end = value.count
+        while end > 0, value[end - 1] == UInt8(ascii: " ") || value[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        var start = end
+        while start > 0, value[start - 1] != UInt8(ascii: ",") { start -= 1 }
+        var first = start
+        while first < end, value[first] == UInt8(ascii: " ") || value[first] == UInt8(ascii: "\t") { first += 1 }
+        let last = UnsafeRawBufferPointer(rebasing: value[first..<end])
+        if equalsIgnoringCase(last, "chunked") { throw .transferCodingNotImplemented }
+        return false
+    }
+}
+
+// MARK: Byte classes
+
+@inline(__always)
+func isDigit(_ byte: UInt8) -> Bool {
+    byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+}
+
+/// VCHAR, obs-text, SP and HTAB (RFC 9110 §5.5).
+@inline(__always)
+func isFieldValueByte(_ byte: UInt8) -> Bool {
+    byte >= 0x20 ? byte != 0x7F : byte == 0x09
+}
+
+@inline(__always)
+func lowercased(_ byte: UInt8) -> UInt8 {
+    byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+}
+
+func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+    guard bytes.count == other.count else { return false }
+    for index in 0..<bytes.count where lowercased(bytes[index]) != lowercased(other[index]) { return false }
+    return true
+}
+
+/// Compares with a lower-case ASCII literal.
+func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+    let count = literal.utf8CodeUnitCount
+    guard bytes.count == count else { return false }
+    let pointer = literal.utf8Start
+    for index in 0..<count where lowercased(bytes[index]) != pointer[index] { return false }
+    return true
+}

@@ -1,0 +1,195 @@
+import Testing
+
+@testable import AttacheRelay
+
+@Suite struct HeadParserTests {
+    /// Parses a whole request; returns the head or the error.
+    func request(_ text: String, limits: HeadLimits = HeadLimits()) -> Result<(HTTPHead, [UInt8]), HeadError>? {
+        var parser = HeadParser(limits: limits)
+        var head = HTTPHead()
+        let bytes = Array(text.utf8)
+        switch bytes.withUnsafeBytes({ parser.parseRequest($0, into: &head) }) {
+        case .complete: return .success((head, bytes))
+        case .invalid(let error): return .failure(error)
+        case .incomplete: return nil
+        }
+    }
+
+    func text(_ bytes: [UInt8], _ range: Range<Int32>) -> String {
+        String(decoding: bytes[Int(range.lowerBound)..<Int(range.upperBound)], as: UTF8.self)
+    }
+
+    @Test func simpleRequest() throws {
+        let (head, bytes) = try #require(request("GET /a?b=1 HTTP/1.1\r\nHost: example.org\r\nAccept:  */*  \r\n\r\n")).get()
+        #expect(text(bytes, head.method) == "GET")
+        #expect(text(bytes, head.target) == "/a?b=1")
+        #expect(head.version == .http11)
+        #expect(head.length == bytes.count)
+        #expect(head.fieldsEnd == bytes.count - 2)
+        #expect(head.fields.map { text(bytes, $0.name) } == ["Host", "Accept"])
+        #expect(head.fields.map { text(bytes, $0.value) } == ["example.org", "*/*"])
+        #expect(head.fields.map { text(bytes, $0.line) } == ["Host: example.org\r\n", "Accept:  */*  \r\n"])
+        #expect(head.hostCount == 1 && head.keepsAlive && head.contentLength == nil && !head.chunked)
+    }
+
+    @Test func framingAndConnectionFacts() throws {
+        let (head, bytes) = try #require(
+            request(
+                "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 42\r\nConnection: close, X-Secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\nUpgrade: ws\r\nExpect: 100-continue\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"
+            )
+        ).get()
+        #expect(head.contentLength == 42)
+        #expect(head.connectionClose && !head.keepsAlive)
+        #expect(head.expectContinue && !head.expectOther)
+        let hopByHop = head.fields.filter { $0.flags.contains(.hopByHop) }.map { text(bytes, $0.name) }
+        #expect(hopByHop == ["Connection", "X-Secret", "Keep-Alive", "TE", "Upgrade"])
+        #expect(head.hopByHopCount == 5)
+        #expect(head.fields.first { $0.flags.contains(.forwardedFor) }.map { text(bytes, $0.value) } == "1.2.3.4")
+    }
+
+    @Test func connectionCannotStripFramingFields() throws {
+        let (head, _) = try #require(
+            request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: content-length, host\r\n\r\n")
+        ).get()
+        #expect(head.hopByHopCount == 1)
+    }
+
+    @Test func chunkedAndHTTP10() throws {
+        let (chunked, _) = try #require(request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n")).get()
+        #expect(chunked.chunked && chunked.hasTransferEncoding)
+        let (old, _) = try #require(request("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")).get()
+        #expect(old.version == .http10 && old.keepsAlive && old.hostCount == 0)
+        let (oldClose, _) = try #require(request("GET / HTTP/1.0\r\n\r\n")).get()
+        #expect(!oldClose.keepsAlive)
+    }
+
+    @Test func leadingEmptyLinesAreSkipped() throws {
+        let (head, bytes) = try #require(request("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")).get()
+        #expect(head.method == 4..<7)
+        #expect(text(bytes, head.method) == "GET")
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\nHost: a\n\n", HeadError.malformed("line ending without CR")),
+        ("GET / HTTP/1.1\r\nHost: a\n\r\n", .malformed("line ending without CR")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", .malformed("CR in header field value")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", .malformed("obsolete line folding")),
+        ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", .malformed("whitespace between header field name and colon")),
+        ("GET / HTTP/1.1\r\nHo(st: a\r\n\r\n", .malformed("invalid character in header field name")),
+        ("GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", .malformed("invalid header field name")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{0}b\r\n\r\n", .malformed("invalid character in header field value")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{7F}\r\n\r\n", .malformed("invalid character in header field value")),
+        ("GET / HTTP/1.1\r\n\r\n", .malformed("missing Host header")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .malformed("more than one Host header")),
+        ("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", .malformed("more than one Host header")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", .malformed("both Content-Length and Transfer-Encoding")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", .malformed("more than one Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", .malformed("Transfer-Encoding does not end with chunked")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", .malformed("Transfer-Encoding does not end with chunked")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .transferCodingNotImplemented),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", .malformed("more than one Transfer-Encoding")),
+        ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .malformed("Transfer-Encoding in an HTTP/1.0 request")),
+        ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", .versionNotSupported),
+        ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", .versionNotSupported),
+        ("GET / HTTP/1\r\nHost: a\r\n\r\n", .malformed("invalid HTTP version")),
+        ("GET / http/1.1\r\nHost: a\r\n\r\n", .malformed("invalid HTTP version")),
+        ("GET / HTTP/1.1 \r\nHost: a\r\n\r\n", .malformed("invalid request line")),
+        ("G@T / HTTP/1.1\r\nHost: a\r\n\r\n", .malformed("invalid character in method")),
+        ("GET  / HTTP/1.1\r\nHost: a\r\n\r\n", .malformed("missing request target")),
+        ("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", .malformed("invalid HTTP version")),
+        ("GET /\u{1} HTTP/1.1\r\nHost: a\r\n\r\n", .malformed("invalid character in request target")),
+        (" GET / HTTP/1.1\r\nHost: a\r\n\r\n", .malformed("invalid method")),
+    ])
+    func rejected(_ text: String, _ error: HeadError) {
+        guard case .failure(let found)? = request(text) else {
+            Issue.record("accepted: \(text.debugDescription)")
+            return
+        }
+        #expect(found == error)
+    }
+
+    @Test func limits() {
+        let limits = HeadLimits(maximumRequestLine: 64, maximumHeaderBytes: 256, maximumFields: 3)
+        let longLine = "GET /" + String(repeating: "a", count: 80)
+        // Refused before the line is even complete.
+        guard case .failure(.requestLineTooLong)? = request(longLine, limits: limits) else {
+            Issue.record("long request line not refused")
+            return
+        }
+        let fields = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"
+        #expect(request(fields, limits: limits).map { (try? $0.get()) == nil } == true)
+        guard case .failure(.headerTooLarge("more than 3 header fields"))? = request(fields, limits: limits) else {
+            Issue.record("too many fields not refused")
+            return
+        }
+        let big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "x", count: 300)
+        guard case .failure(.headerTooLarge("header block larger than 256 bytes"))? = request(big, limits: limits) else {
+            Issue.record("large header block not refused")
+            return
+        }
+    }
+
+    @Test func resumesAcrossReadsByteByByte() throws {
+        let message = Array("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello".utf8)
+        var parser = HeadParser()
+        var head = HTTPHead()
+        var outcomes: [HeadParser.Outcome] = []
+        for length in 1...message.count {
+            let outcome = Array(message[0..<length]).withUnsafeBytes { parser.parseRequest($0, into: &head) }
+            outcomes.append(outcome)
+            if outcome == .complete { break }
+        }
+        #expect(outcomes.last == .complete)
+        #expect(outcomes.dropLast().allSatisfy { $0 == .incomplete })
+        #expect(head.length == message.count - 5)
+        #expect(head.contentLength == 5)
+    }
+
+    // MARK: Responses
+
+    func response(_ text: String) -> Result<HTTPHead, HeadError>? {
+        var parser = HeadParser()
+        var head = HTTPHead()
+        switch Array(text.utf8).withUnsafeBytes({ parser.parseResponse($0, into: &head) }) {
+        case .complete: return .success(head)
+        case .invalid(let error): return .failure(error)
+        case .incomplete: return nil
+        }
+    }
+
+    @Test func responses() throws {
+        let ok = try #require(response("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")).get()
+        #expect(ok.status == 200 && ok.contentLength == 5 && ok.version == .http11)
+        let noReason = try #require(response("HTTP/1.1 204\r\n\r\n")).get()
+        #expect(noReason.status == 204 && noReason.reason.isEmpty)
+        let old = try #require(response("HTTP/1.0 200 OK\r\n\r\n")).get()
+        #expect(old.version == .http10 && !old.keepsAlive)
+        let gzip = try #require(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")).get()
+        #expect(gzip.hasTransferEncoding && !gzip.chunked)
+    }
+
+    @Test(arguments: [
+        ("HTTP/1.1 99 Low\r\n\r\n", HeadError.malformed("invalid status line")),
+        ("HTTP/1.1 600 High\r\n\r\n", .malformed("status 600 out of range")),
+        ("HTTP/1.1 2000 OK\r\n\r\n", .malformed("invalid status code")),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", .malformed("both Content-Length and Transfer-Encoding")),
+        ("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", .malformed("invalid Content-Length")),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", .malformed("more than one Content-Length")),
+        ("ICY 200 OK\r\n\r\n", .malformed("invalid HTTP version")),
+        ("HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", .malformed("whitespace between header field name and colon")),
+        ("HTTP/1.1 200 OK\nX: y\n\n", .malformed("line ending without CR")),
+    ])
+    func rejectedResponses(_ text: String, _ error: HeadError) {
+        guard case .failure(let found)? = response(text) else {
+            Issue.record("accepted: \(text.debugDescription)")
+            return
+        }
+        #expect(found == error)
+    }
+}
