@@ -5,6 +5,7 @@ struct Attache: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attache",
         abstract: "A sidecar HTTP/1.1 proxy driven by declarative YAML rules.",
-        subcommands: [LintCommand.self, ExplainCommand.self]
+        subcommands: [RunCommand.self, LintCommand.self, ExplainCommand.self],
+        defaultSubcommand: RunCommand.self
     )
 }

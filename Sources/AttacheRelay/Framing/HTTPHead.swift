@@ -25,6 +25,7 @@ public struct HTTPHead {
         public static let contentLength = Flags(rawValue: 1 << 3)
         public static let transferEncoding = Flags(rawValue: 1 << 4)
         public static let upgrade = Flags(rawValue: 1 << 5)
+        public static let expect = Flags(rawValue: 1 << 6)
     }
 
     public enum Version: Sendable, Equatable {

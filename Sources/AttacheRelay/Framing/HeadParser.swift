@@ -296,6 +296,7 @@ public struct HeadParser {
             case .upgrade:
                 field.flags.formUnion([.upgrade, .hopByHop])
             case .expect:
+                field.flags.insert(.expect)
                 if equalsIgnoringCase(value, "100-continue") { head.expectContinue = true } else { head.expectOther = true }
             case .forwardedFor:
                 field.flags.insert(.forwardedFor)

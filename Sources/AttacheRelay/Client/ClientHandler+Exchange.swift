@@ -1,0 +1,307 @@
+import AttacheRules
+import NIOCore
+
+extension ClientHandler {
+    // MARK: Starting an exchange
+
+    func startExchange(head: HTTPHead, headBytes: ByteBuffer) {
+        let table = loop.table
+        let pathRange = ClientHandler.pathRange(of: head, in: headBytes)
+        // The path rules see is the normalized one; the target is forwarded as it came.
+        var normalizedPath: [UInt8]? = nil
+        let outcome = headBytes.withUnsafeReadableBytes { bytes in
+            PathNormalizer.normalize(slice(bytes, pathRange), into: &loop.pathScratch)
+        }
+        switch outcome {
+        case .unchanged: break
+        case .normalized: normalizedPath = loop.pathScratch
+        case .invalidPercentEncoding:
+            respondToInvalidRequest(.malformed("invalid percent-encoding in the request target"))
+            return
+        }
+        let method = headBytes.getSlice(at: headBytes.readerIndex + Int(head.method.lowerBound), length: head.method.count)!
+        let isHead = method.readableBytesView.elementsEqual("HEAD".utf8)
+        let upgrade = head.version == .http11 && head.connectionUpgrade
+            && head.fields.contains { $0.flags.contains(.upgrade) }
+        let exchange = Exchange(
+            head: head, headBytes: headBytes, table: table, start: .now(), requestID: loop.nextRequestID(),
+            normalizedPath: normalizedPath, pathRange: pathRange, isHeadRequest: isHead, upgradeRequested: upgrade)
+        self.exchange = exchange
+        if !head.keepsAlive || loop.draining { keepAlive = false }
+
+        if method.readableBytesView.elementsEqual("CONNECT".utf8) {
+            respondWithError(exchange, status: 405, detail: "CONNECT is not supported by this proxy")
+            return
+        }
+        if head.expectOther {
+            respondWithError(exchange, status: 417, detail: "only Expect: 100-continue is supported")
+            return
+        }
+
+        // Request phase: a rule may answer without the upstream.
+        let responder = withRequestView(exchange) { view in table.firstRequestResponder(view, scratch: &loop.scratch) }
+        if let index = responder ?? nil, let template = table.rules[index].respond {
+            let rule = table.rules[index]
+            exchange.respondingRule = rule.name
+            exchange.origin = .proxy
+            respondLocally(exchange, template: template, rule: rule, matchedStatus: nil)
+            return
+        }
+        forward(exchange)
+    }
+
+    /// The path part of the request target: origin-form up to `?`, the path of an absolute-form
+    /// target, or the whole target (`*`).
+    static func pathRange(of head: HTTPHead, in bytes: ByteBuffer) -> Range<Int32> {
+        bytes.withUnsafeReadableBytes { raw in
+            var start = Int(head.target.lowerBound)
+            let end = Int(head.target.upperBound)
+            if raw[start] != UInt8(ascii: "/") && raw[start] != UInt8(ascii: "*") {
+                // absolute-form: scheme "://" authority path
+                if let scheme = (start..<end).first(where: { raw[$0] == UInt8(ascii: ":") }),
+                    scheme + 2 < end, raw[scheme + 1] == UInt8(ascii: "/"), raw[scheme + 2] == UInt8(ascii: "/")
+                {
+                    start = (scheme + 3..<end).first(where: { raw[$0] == UInt8(ascii: "/") || raw[$0] == UInt8(ascii: "?") }) ?? end
+                }
+            }
+            var stop = start
+            while stop < end, raw[stop] != UInt8(ascii: "?") { stop += 1 }
+            return Int32(start)..<Int32(stop)
+        }
+    }
+
+    /// Calls `body` with a `RequestView` of the exchange's request (header fields by slot).
+    func withRequestView<Result>(_ exchange: Exchange, _ body: (RequestView) -> Result) -> Result {
+        exchange.headBytes.withUnsafeReadableBytes { bytes in
+            loop.headerFields.removeAll(keepingCapacity: true)
+            for field in exchange.head.fields where field.slot >= 0 {
+                loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
+            }
+            let method = slice(bytes, exchange.head.method)
+            return loop.headerFields.withUnsafeBufferPointer { fields in
+                if let normalized = exchange.normalizedPath {
+                    return normalized.withUnsafeBytes { path in
+                        body(RequestView(method: method, path: path, headers: fields))
+                    }
+                }
+                return body(RequestView(method: method, path: slice(bytes, exchange.pathRange), headers: fields))
+            }
+        }
+    }
+
+    /// Template values for the exchange; `responseHead` adds the upstream's response fields.
+    func withRequestContext<Result>(
+        _ exchange: Exchange, responseHead: (HTTPHead, ByteBuffer)? = nil, _ body: (inout RequestContext) -> Result
+    ) -> Result {
+        exchange.headBytes.withUnsafeReadableBytes { bytes in
+            func run(_ path: UnsafeRawBufferPointer, _ responseBytes: UnsafeRawBufferPointer?) -> Result {
+                var context = RequestContext(
+                    head: exchange.head, bytes: bytes, path: path, clientAddress: clientAddress,
+                    requestID: exchange.requestID, status: exchange.status == 0 ? nil : exchange.status,
+                    origin: exchange.origin, respondingRule: exchange.respondingRule, responseHead: responseHead?.0,
+                    responseBytes: responseBytes,
+                    durationNanoseconds: (NIODeadline.now() - exchange.start).nanoseconds,
+                    upstreamNanoseconds: exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds },
+                    hostName: loop.hostName, upstreamAddress: loop.configuration.upstreamAuthority)
+                return body(&context)
+            }
+            func withPath(_ responseBytes: UnsafeRawBufferPointer?) -> Result {
+                if let normalized = exchange.normalizedPath {
+                    return normalized.withUnsafeBytes { run($0, responseBytes) }
+                }
+                return run(slice(bytes, exchange.pathRange), responseBytes)
+            }
+            if let response = responseHead?.1 {
+                return response.withUnsafeReadableBytes { withPath($0) }
+            }
+            return withPath(nil)
+        }
+    }
+
+    // MARK: Forwarding
+
+    func forward(_ exchange: Exchange) {
+        if exchange.head.expectContinue && !exchange.requestComplete {
+            // attache reads the body itself, so it answers the expectation (and strips Expect).
+            var continueBytes = context.channel.allocator.buffer(capacity: 25)
+            continueBytes.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+            write(continueBytes)
+            flushIfNeeded()
+            exchange.sentContinue = true
+        }
+        if let upstream = loop.pool.acquireIdle() {
+            attach(upstream, to: exchange)
+        } else {
+            connect(exchange)
+        }
+        feedRequestBody()
+    }
+
+    func connect(_ exchange: Exchange) {
+        exchange.connecting = true
+        loop.pool.connect { [self] result in
+            exchange.connecting = false
+            guard self.exchange === exchange, state == .exchange else {
+                if case .success(let upstream) = result { upstream.close() }
+                return
+            }
+            switch result {
+            case .success(let upstream):
+                attach(upstream, to: exchange)
+                resumeReads()
+                feedRequestBody()
+                flushIfNeeded()
+            case .failure(let failure):
+                upstreamFailed(failure)
+                flushIfNeeded()
+            }
+        }
+    }
+
+    func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
+        exchange.upstream = upstream
+        upstream.begin(delegate: self, requestWasHead: exchange.isHeadRequest)
+        var head = context.channel.allocator.buffer(capacity: exchange.head.length + 96)
+        HeadWriter.forwardedRequest(
+            exchange.head, bytes: exchange.headBytes, clientAddress: clientAddress,
+            defaultHost: loop.configuration.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
+        upstream.write(head)
+        if let pending = exchange.pendingBody {
+            exchange.pendingBody = nil
+            upstream.write(pending)
+        }
+        if exchange.requestComplete { upstream.requestComplete() }
+        upstream.flush()
+    }
+
+    // MARK: Local responses
+
+    /// Sends a rule's response. `matchedStatus` is the status being replaced (response phase).
+    func respondLocally(
+        _ exchange: Exchange, template: ResponseTemplate, rule: Rule, matchedStatus: Int?,
+        responseHead: (HTTPHead, ByteBuffer)? = nil
+    ) {
+        let rendered = withRequestContext(exchange, responseHead: responseHead) { context -> RenderedResponse in
+            context.ruleName = rule.name
+            context.status = matchedStatus
+            if !rule.conditions.captureNames.isEmpty {
+                context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
+            }
+            return template.render(context, matchedStatus: matchedStatus)
+        }
+        sendLocal(exchange, rendered)
+    }
+
+    /// An error attache produced itself (400, 405, 417, 502, 504 …), as plain text.
+    func respondWithError(_ exchange: Exchange, status: Int, detail: String) {
+        exchange.origin = .proxy
+        sendLocal(exchange, ClientHandler.errorResponse(status: status, detail: detail))
+    }
+
+    static func errorResponse(status: Int, detail: String) -> RenderedResponse {
+        let body = Array("\(status) \(HTTPReason.phrase(status)): \(detail)\n".utf8)
+        return RenderedResponse(
+            status: status, reason: HTTPReason.phrase(status),
+            headers: [("content-type", "text/plain; charset=utf-8"), ("content-length", String(body.count))],
+            body: body)
+    }
+
+    func sendLocal(_ exchange: Exchange, _ response: RenderedResponse) {
+        // The request body is not needed; a short one is read and dropped, a long one (or one of
+        // unknown length) ends the connection instead.
+        if !exchange.requestComplete {
+            exchange.discardRequestBody = true
+            if case .length(let length) = exchange.requestFramer.framing, length <= 64 * 1024, !exchange.sentContinue {
+                if exchange.head.expectContinue { keepAlive = false }
+            } else {
+                keepAlive = false
+            }
+        }
+        exchange.status = response.status
+        exchange.responseStarted = true
+        exchange.responseComplete = true
+        var bytes = context.channel.allocator.buffer(capacity: 256 + response.body.count)
+        HeadWriter.localResponse(
+            response, includeBody: !exchange.isHeadRequest, connection: connectionField(for: exchange),
+            into: &bytes)
+        write(bytes)
+        if exchange.requestComplete || !keepAlive {
+            finishExchange(exchange)
+        }
+    }
+
+    /// A head that could not be parsed (or did not arrive in time: `nil`) gets its status and
+    /// the connection closes: the stream cannot be trusted past it.
+    func respondToInvalidRequest(_ error: HeadError?) {
+        keepAlive = false
+        let response = error.map { ClientHandler.errorResponse(status: $0.status, detail: $0.detail) }
+            ?? ClientHandler.errorResponse(status: 408, detail: "the request head did not arrive in time")
+        var bytes = context.channel.allocator.buffer(capacity: 256)
+        HeadWriter.localResponse(response, includeBody: true, connection: .close, into: &bytes)
+        write(bytes)
+        inbound = nil
+        closeAfterFlush()
+    }
+
+    func connectionField(for exchange: Exchange) -> HeadWriter.ConnectionField {
+        if !keepAlive || loop.draining { return .close }
+        return exchange.head.version == .http10 ? .keepAlive : .none
+    }
+
+    // MARK: Finishing
+
+    /// Both directions are done: log, then take the next request or close.
+    func finishExchange(_ exchange: Exchange) {
+        guard self.exchange === exchange else { return }
+        complete(exchange)
+        self.exchange = nil
+        if exchange.upstream != nil {
+            exchange.upstream?.abandon()
+            exchange.upstream = nil
+        }
+        guard keepAlive, !loop.draining, state == .exchange else {
+            keepAlive = false
+            flushIfNeeded()
+            closeAfterFlush()
+            return
+        }
+        state = .head
+        armTimer((inbound?.readableBytes ?? 0) > 0 ? .head : .idle)
+        resumeReads()
+        process()
+    }
+
+    /// Runs the `log` and `record` actions that apply to the finished exchange.
+    func complete(_ exchange: Exchange) {
+        let table = exchange.table
+        let status = exchange.status == 0 ? 499 : exchange.status
+        exchange.status = status
+        withRequestView(exchange) { view in
+            table.completionRules(view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
+        }
+        guard !loop.completion.isEmpty else { return }
+        let matched = loop.completion
+        for index in matched {
+            let rule = table.rules[Int(index)]
+            let captures = rule.conditions.captureNames.isEmpty
+                ? [:] : withRequestView(exchange) { rule.conditions.pathCaptures($0) }
+            withRequestContext(exchange) { context in
+                context.ruleName = rule.name
+                context.captures = captures
+                if let log = rule.log {
+                    loop.renderOutput.removeAll(keepingCapacity: true)
+                    log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
+                    loop.log(loop.renderOutput)
+                }
+                if let record = rule.record, let observer = loop.observer {
+                    loop.renderOutput.removeAll(keepingCapacity: true)
+                    record.key.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
+                    observer.exchangeCompleted(
+                        rule: rule, key: loop.renderOutput, status: status,
+                        durationNanoseconds: context.durationNanoseconds ?? 0,
+                        upstreamNanoseconds: context.upstreamNanoseconds)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import AttacheRules
+import NIOCore
+
+/// The upstream side of the exchange reports here.
+extension ClientHandler: UpstreamDelegate {
+    func upstreamInterimResponse(_ head: HTTPHead, bytes: ByteBuffer) {
+        guard let exchange, exchange.head.version == .http11 else { return }
+        // attache answered Expect itself; a 100 from the upstream would be a second one.
+        if head.status == 100 && exchange.sentContinue { return }
+        var out = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+        HeadWriter.clientResponse(head, bytes: bytes, chunked: false, connection: .none, into: &out)
+        write(out)
+    }
+
+    func upstreamResponse(_ head: HTTPHead, bytes: ByteBuffer, framing: BodyFraming) {
+        guard let exchange else { return }
+        exchange.firstResponseByte = .now()
+        exchange.origin = .upstream
+        exchange.status = head.status
+
+        if head.status == 101 {
+            guard exchange.upgradeRequested, let upstream = exchange.upstream else {
+                upstreamFailed(.malformedResponse("101 Switching Protocols without an upgrade request"))
+                return
+            }
+            var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+            HeadWriter.clientResponse(head, bytes: bytes, chunked: false, connection: .upgrade, into: &out)
+            write(out)
+            exchange.responseStarted = true
+            state = .tunnel
+            timer?.cancel()
+            timer = nil
+            upstream.startTunnel()
+            if let pending = inbound, pending.readableBytes > 0 { upstream.write(pending) }
+            inbound = nil
+            upstream.flush()
+            flushIfNeeded()
+            return
+        }
+
+        // Response phase: a rule may replace the response.
+        let table = exchange.table
+        let responder = withRequestView(exchange) { view in
+            table.firstResponseResponder(view, status: head.status, origin: .upstream, scratch: &loop.scratch)
+        }
+        if let index = responder, let template = table.rules[index].respond {
+            let rule = table.rules[index]
+            exchange.respondingRule = rule.name
+            exchange.upstream?.discardResponse()
+            exchange.upstream = nil
+            if !exchange.requestComplete { keepAlive = false }
+            respondLocally(exchange, template: template, rule: rule, matchedStatus: head.status, responseHead: (head, bytes))
+            // The upstream no longer reports to this handler, so its read burst will not flush.
+            flushIfNeeded()
+            return
+        }
+
+        // Pass through, framed for this client.
+        var chunked = false
+        switch framing {
+        case .chunked:
+            if exchange.head.version == .http11 {
+                chunked = true
+            } else {
+                exchange.dechunker = BodyFramer(.chunked)
+                keepAlive = false
+            }
+        case .untilClose:
+            keepAlive = false
+        case .none, .length:
+            break
+        }
+        if !exchange.requestComplete { keepAlive = false }
+        exchange.responseStarted = true
+        var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+        HeadWriter.clientResponse(
+            head, bytes: bytes, chunked: chunked, connection: connectionField(for: exchange), into: &out)
+        write(out)
+        if !context.channel.isWritable { exchange.upstream?.pauseReads() }
+    }
+
+    func upstreamBody(_ bytes: ByteBuffer) {
+        guard let exchange else { return }
+        if var dechunker = exchange.dechunker {
+            var bytes = bytes
+            let base = bytes.readerIndex
+            var pieces: [Range<Int>] = []
+            let progress = bytes.withUnsafeReadableBytes { raw in
+                dechunker.consumeData(raw) { pieces.append($0) }
+            }
+            exchange.dechunker = dechunker
+            for piece in pieces {
+                write(bytes.getSlice(at: base + piece.lowerBound, length: piece.count)!)
+            }
+            if case .invalid = progress { abort() }
+            bytes.moveReaderIndex(to: bytes.writerIndex)
+        } else {
+            write(bytes)
+        }
+        if !context.channel.isWritable { exchange.upstream?.pauseReads() }
+    }
+
+    func upstreamResponseEnd() {
+        guard let exchange else { return }
+        exchange.upstream = nil
+        exchange.responseComplete = true
+        if exchange.requestComplete {
+            finishExchange(exchange)
+        } else {
+            // The upstream answered before the request body ended: the connection cannot be
+            // reused, since the rest of the body would be read as a new request.
+            keepAlive = false
+            finishExchange(exchange)
+        }
+        flushIfNeeded()
+    }
+
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard let exchange else { return }
+        let reused = (exchange.upstream?.exchanges ?? 0) > 1
+        exchange.upstream = nil
+        if exchange.responseStarted {
+            // Part of the response went out: the client must see it cut short, not complete.
+            abort()
+            return
+        }
+        // A kept-alive connection may have been closed by the upstream just as we reused it:
+        // retry once on a new connection when nothing could have reached the service twice.
+        if failure == .closedBeforeResponse, reused, !exchange.retried, exchange.requestFramer.framing == .none {
+            exchange.retried = true
+            connect(exchange)
+            return
+        }
+        exchange.origin = .proxy
+        exchange.status = failure.status
+        let table = exchange.table
+        let responder = withRequestView(exchange) { view in
+            table.firstResponseResponder(view, status: failure.status, origin: .proxy, scratch: &loop.scratch)
+        }
+        if !exchange.requestComplete { keepAlive = false }
+        if let index = responder, let template = table.rules[index].respond {
+            let rule = table.rules[index]
+            exchange.respondingRule = rule.name
+            respondLocally(exchange, template: template, rule: rule, matchedStatus: failure.status)
+        } else {
+            sendLocal(exchange, ClientHandler.errorResponse(status: failure.status, detail: failure.detail))
+        }
+        flushIfNeeded()
+    }
+
+    func upstreamReadComplete() {
+        flushIfNeeded()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { resumeReads() }
+    }
+
+    func upstreamTunnelData(_ bytes: ByteBuffer) {
+        write(bytes)
+        if !context.channel.isWritable { exchange?.upstream?.pauseReads() }
+    }
+
+    func upstreamTunnelInputClosed() {
+        guard state == .tunnel else { return }
+        flushIfNeeded()
+        context.close(mode: .output, promise: nil)
+    }
+}

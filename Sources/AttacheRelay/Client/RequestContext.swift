@@ -1,0 +1,105 @@
+import AttacheRules
+
+/// Template values for one exchange, read straight from the bytes of the request head (and the
+/// upstream's response head, when there is one). Valid only while those bytes are borrowed.
+struct RequestContext: TemplateContext {
+    var head: HTTPHead
+    var bytes: UnsafeRawBufferPointer
+    /// The normalized path (may point into `bytes` or into scratch memory).
+    var path: UnsafeRawBufferPointer
+    var clientAddress: String
+    var requestID: String
+    var status: Int?
+    var origin: Origin?
+    var respondingRule: String?
+    var responseHead: HTTPHead?
+    var responseBytes: UnsafeRawBufferPointer?
+    var durationNanoseconds: Int64?
+    var upstreamNanoseconds: Int64?
+    var ruleName: String?
+    var captures: [String: String] = [:]
+    var hostName: String
+    var upstreamAddress: String
+
+    func appendValue(of variable: TemplateVariable, to output: inout [UInt8]) -> Bool {
+        switch variable {
+        case .requestMethod:
+            output.append(contentsOf: slice(bytes, head.method))
+        case .requestPath:
+            output.append(contentsOf: path)
+        case .requestQuery:
+            let target = slice(bytes, head.target)
+            guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
+            output.append(contentsOf: target[(mark + 1)...])
+        case .requestTarget:
+            output.append(contentsOf: slice(bytes, head.target))
+        case .requestHost:
+            guard let host = head.host else { return false }
+            output.append(contentsOf: slice(bytes, host))
+        case .requestID:
+            output.append(contentsOf: requestID.utf8)
+        case .requestHeader(let name, _):
+            return RequestContext.appendField(named: name, of: head, in: bytes, to: &output)
+        case .clientIP:
+            output.append(contentsOf: clientAddress.utf8)
+        case .responseStatus:
+            guard let status else { return false }
+            ValueFormatting.appendDecimal(status, to: &output)
+        case .responseReason:
+            guard let status else { return false }
+            output.append(contentsOf: HTTPReason.phrase(status).utf8)
+        case .responseOrigin:
+            guard let origin else { return false }
+            output.append(contentsOf: origin.rawValue.utf8)
+        case .responseRule:
+            guard let respondingRule else { return false }
+            output.append(contentsOf: respondingRule.utf8)
+        case .responseHeader(let name, _):
+            guard let responseHead, let responseBytes else { return false }
+            return RequestContext.appendField(named: name, of: responseHead, in: responseBytes, to: &output)
+        case .durationMilliseconds:
+            guard let durationNanoseconds else { return false }
+            ValueFormatting.appendMilliseconds(nanoseconds: durationNanoseconds, to: &output)
+        case .upstreamMilliseconds:
+            guard let upstreamNanoseconds else { return false }
+            ValueFormatting.appendMilliseconds(nanoseconds: upstreamNanoseconds, to: &output)
+        case .ruleName:
+            guard let ruleName else { return false }
+            output.append(contentsOf: ruleName.utf8)
+        case .pathCapture(let name):
+            guard let value = captures[name] else { return false }
+            output.append(contentsOf: value.utf8)
+        case .timeHTTP:
+            ValueFormatting.appendHTTPDate(epochSeconds: SystemClock.now().seconds, to: &output)
+        case .timeISO:
+            let now = SystemClock.now()
+            ValueFormatting.appendISODate(epochSeconds: now.seconds, nanoseconds: now.nanoseconds, to: &output)
+        case .hostName:
+            output.append(contentsOf: hostName.utf8)
+        case .upstreamAddress:
+            output.append(contentsOf: upstreamAddress.utf8)
+        }
+        return true
+    }
+
+    /// Appends every value of a field (case-insensitive name), joined with ", ".
+    static func appendField(
+        named name: String, of head: HTTPHead, in bytes: UnsafeRawBufferPointer, to output: inout [UInt8]
+    ) -> Bool {
+        var found = false
+        let wanted = Array(name.utf8)
+        for field in head.fields where field.name.count == wanted.count {
+            let fieldName = slice(bytes, field.name)
+            guard wanted.withUnsafeBytes({ equalsIgnoringCase(fieldName, $0) }) else { continue }
+            if found { output.append(contentsOf: ", ".utf8) }
+            output.append(contentsOf: slice(bytes, field.value))
+            found = true
+        }
+        return found
+    }
+}
+
+@inline(__always)
+func slice(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int32>) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+}

@@ -1,0 +1,130 @@
+import AttacheRules
+import NIOCore
+
+/// Writes the heads attache sends: a request head for the upstream and a response head for the
+/// client, by copying the received lines that stay (as contiguous runs) and appending only what
+/// changes — never by re-encoding a parsed model.
+public enum HeadWriter {
+    /// What the client connection needs said about itself in a response.
+    public enum ConnectionField: Sendable {
+        /// Nothing: HTTP/1.1 keeps the connection by default.
+        case none
+        /// `Connection: keep-alive`, for HTTP/1.0 clients that asked for it.
+        case keepAlive
+        case close
+        /// `Connection: upgrade`, with the Upgrade field kept (101 responses).
+        case upgrade
+    }
+
+    /// The request head for the upstream: HTTP/1.1, hop-by-hop fields removed (RFC 9110
+    /// §7.6.1), `Expect` answered by attache itself, `X-Forwarded-For` extended with the
+    /// client's address and `X-Forwarded-Proto` set. `head` must hold offsets into `bytes`.
+    public static func forwardedRequest(
+        _ head: HTTPHead, bytes: ByteBuffer, clientAddress: String, defaultHost: String, upgrade: Bool,
+        into out: inout ByteBuffer
+    ) {
+        let base = bytes.readerIndex
+        // Request line, always as HTTP/1.1 towards the upstream.
+        out.writeImmutableBuffer(slice(bytes, base, head.method.lowerBound..<(head.target.upperBound + 1)))
+        out.writeStaticString("HTTP/1.1\r\n")
+        var forwardedFor: [Range<Int32>] = []
+        var runStart: Int32? = nil
+        var runEnd: Int32 = 0
+        for field in head.fields {
+            let keep: Bool
+            if field.flags.contains(.forwardedFor) {
+                forwardedFor.append(field.value)
+                keep = false
+            } else if field.flags.contains(.upgrade) {
+                keep = upgrade
+            } else {
+                keep = !field.flags.contains(.hopByHop) && !field.flags.contains(.forwardedProto)
+                    && !field.flags.contains(.expect)
+            }
+            if keep {
+                if runStart == nil { runStart = field.line.lowerBound }
+                runEnd = field.line.upperBound
+            } else if let start = runStart {
+                out.writeImmutableBuffer(slice(bytes, base, start..<runEnd))
+                runStart = nil
+            }
+        }
+        if let start = runStart { out.writeImmutableBuffer(slice(bytes, base, start..<runEnd)) }
+        if head.hostCount == 0 {
+            out.writeStaticString("Host: ")
+            out.writeString(defaultHost)
+            out.writeStaticString("\r\n")
+        }
+        if head.chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if upgrade { out.writeStaticString("Connection: upgrade\r\n") }
+        out.writeStaticString("X-Forwarded-For: ")
+        for value in forwardedFor where !value.isEmpty {
+            out.writeImmutableBuffer(slice(bytes, base, value))
+            out.writeStaticString(", ")
+        }
+        out.writeString(clientAddress)
+        out.writeStaticString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+    }
+
+    /// The response head for the client: the upstream's status and end-to-end fields, as
+    /// HTTP/1.1, with the framing and Connection fields attache decides.
+    public static func clientResponse(
+        _ head: HTTPHead, bytes: ByteBuffer, chunked: Bool, connection: ConnectionField, into out: inout ByteBuffer
+    ) {
+        let base = bytes.readerIndex
+        out.writeStaticString("HTTP/1.1")
+        // From the space after the version to the end of the status line.
+        let statusLineEnd = head.fields.first.map { $0.line.lowerBound } ?? Int32(head.fieldsEnd)
+        out.writeImmutableBuffer(slice(bytes, base, 8..<statusLineEnd))
+        var runStart: Int32? = nil
+        var runEnd: Int32 = 0
+        for field in head.fields {
+            let keep = field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
+            if keep {
+                if runStart == nil { runStart = field.line.lowerBound }
+                runEnd = field.line.upperBound
+            } else if let start = runStart {
+                out.writeImmutableBuffer(slice(bytes, base, start..<runEnd))
+                runStart = nil
+            }
+        }
+        if let start = runStart { out.writeImmutableBuffer(slice(bytes, base, start..<runEnd)) }
+        if chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        writeConnection(connection, into: &out)
+        out.writeStaticString("\r\n")
+    }
+
+    /// A response attache produced (a rule's template, or an error).
+    public static func localResponse(
+        _ response: RenderedResponse, includeBody: Bool, connection: ConnectionField, into out: inout ByteBuffer
+    ) {
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeString(String(response.status))
+        out.writeStaticString(" ")
+        out.writeString(response.reason)
+        out.writeStaticString("\r\n")
+        for (name, value) in response.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        writeConnection(connection, into: &out)
+        out.writeStaticString("\r\n")
+        if includeBody { out.writeBytes(response.body) }
+    }
+
+    private static func writeConnection(_ connection: ConnectionField, into out: inout ByteBuffer) {
+        switch connection {
+        case .none: break
+        case .keepAlive: out.writeStaticString("Connection: keep-alive\r\n")
+        case .close: out.writeStaticString("Connection: close\r\n")
+        case .upgrade: out.writeStaticString("Connection: upgrade\r\n")
+        }
+    }
+
+    @inline(__always)
+    private static func slice(_ bytes: ByteBuffer, _ base: Int, _ range: Range<Int32>) -> ByteBuffer {
+        bytes.getSlice(at: base + Int(range.lowerBound), length: range.count)!
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AttacheRules
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The relay: listens for clients, runs one `ClientHandler` per connection on one of its event
+/// loops, and holds the per-loop state (rules, upstream pool, access log).
+public final class RelayServer: Sendable {
+    public let configuration: RelayConfiguration
+    private let group: MultiThreadedEventLoopGroup
+    private let loops: LoopStates
+    private let accessLog: AccessLogWriter
+    private let logger: Logger
+    private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+
+    /// Each loop's state, keyed by loop; built once, then each entry is used only on its loop.
+    private struct LoopStates: @unchecked Sendable {
+        var states: [ObjectIdentifier: LoopState] = [:]
+
+        func state(for eventLoop: EventLoop) -> LoopState {
+            states[ObjectIdentifier(eventLoop)]!
+        }
+    }
+
+    /// Resolves the upstream address and prepares the loops; nothing is bound yet.
+    public init(
+        configuration: RelayConfiguration, table: RuleTable, accessLog: AccessLogWriter = AccessLogWriter(),
+        logger: Logger = Logger(label: "attache")
+    ) throws {
+        self.configuration = configuration
+        self.accessLog = accessLog
+        self.logger = logger
+        let upstream = try RelayServer.resolve(configuration.upstreamHost, configuration.upstreamPort)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+        self.group = group
+        var loops = LoopStates()
+        let hostName = RelayServer.hostName()
+        for (index, eventLoop) in group.makeIterator().enumerated() {
+            loops.states[ObjectIdentifier(eventLoop)] = LoopState(
+                eventLoop: eventLoop, configuration: configuration, upstreamAddress: upstream, table: table,
+                accessLog: accessLog, observer: nil, hostName: hostName, loopIndex: index)
+        }
+        self.loops = loops
+    }
+
+    /// Binds the listening socket; returns the bound address (useful with port 0).
+    public func start() throws -> SocketAddress {
+        let loops = self.loops
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                do {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ClientHandler(loop: loops.state(for: channel.eventLoop)))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let channel = try bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).wait()
+        serverChannel.withLockedValue { $0 = channel }
+        return channel.localAddress!
+    }
+
+    /// Installs a new rule table; exchanges in flight finish on the one they started with.
+    public func replaceTable(_ table: RuleTable) {
+        for (_, state) in loops.states {
+            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
+            state.eventLoop.execute { bound.value.replaceTable(table) }
+        }
+    }
+
+    /// Stops accepting, lets exchanges in flight finish (each response with
+    /// `Connection: close`) for up to `timeout`, then closes what is left. Blocks.
+    public func drain(timeout: TimeAmount) {
+        let channel = serverChannel.withLockedValue { channel -> Channel? in
+            defer { channel = nil }
+            return channel
+        }
+        try? channel?.close().wait()
+        let deadline = NIODeadline.now() + timeout
+        for (_, state) in loops.states {
+            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
+            try? state.eventLoop.submit { bound.value.startDraining() }.wait()
+        }
+        while NIODeadline.now() < deadline {
+            let open = loops.states.values.reduce(0) { total, state in
+                let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
+                return total + ((try? state.eventLoop.submit { bound.value.clients.count }.wait()) ?? 0)
+            }
+            if open == 0 { break }
+            usleep(20_000)
+        }
+        for (_, state) in loops.states {
+            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
+            try? state.eventLoop.submit {
+                for client in Array(bound.value.clients.values) { client.close() }
+                bound.value.flushLog()
+            }.wait()
+        }
+    }
+
+    /// Stops the event loops (after `drain`).
+    public func shutdown() {
+        for (_, state) in loops.states {
+            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
+            try? state.eventLoop.submit { bound.value.flushLog() }.wait()
+        }
+        accessLog.flush()
+        try? group.syncShutdownGracefully()
+    }
+
+    private static func resolve(_ host: String, _ port: Int) throws -> SocketAddress {
+        if let address = try? SocketAddress(ipAddress: host, port: port) { return address }
+        return try SocketAddress.makeAddressResolvingHost(host, port: port)
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(cString: buffer)
+    }
+}
