@@ -42,6 +42,10 @@ final class ClientHandler: ChannelDuplexHandler {
     var readPaused = false
     var readPending = false
     var needsFlush = false
+    /// Request bytes were written to the upstream since its last flush.
+    var upstreamNeedsFlush = false
+    /// Inside `channelRead`: `channelReadComplete` will flush, so writes wait for it.
+    var inReadBurst = false
 
     init(loop: LoopState) {
         self.loop = loop
@@ -103,13 +107,27 @@ final class ClientHandler: ChannelDuplexHandler {
             } else {
                 inbound!.writeBuffer(&bytes)
             }
+            inReadBurst = true
             process()
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.upstream?.flush()
+        inReadBurst = false
+        if state == .tunnel {
+            exchange?.upstream?.flush()
+        } else {
+            flushUpstreamIfNeeded()
+        }
         flushIfNeeded()
+    }
+
+    /// Flushes request bytes written to the upstream, unless a read burst is still going on
+    /// (then `channelReadComplete` does it once for the whole burst).
+    func flushUpstreamIfNeeded(force: Bool = true) {
+        guard upstreamNeedsFlush, force || !inReadBurst else { return }
+        upstreamNeedsFlush = false
+        exchange?.upstream?.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -128,8 +146,9 @@ final class ClientHandler: ChannelDuplexHandler {
         case .head where exchange == nil && (inbound?.readableBytes ?? 0) == 0:
             close()
         case .exchange:
-            // The client finished sending; an unfinished request body can never complete.
-            if let exchange, !exchange.requestComplete { abort() } else { keepAlive = false }
+            // Like nginx, a client that closes its side while waiting has given up (logged as
+            // 499): the upstream connection is released at once rather than left to time out.
+            abort()
         default:
             keepAlive = false
             if exchange == nil { closeAfterFlush() }
@@ -212,6 +231,7 @@ final class ClientHandler: ChannelDuplexHandler {
         if !exchange.discardRequestBody {
             if let upstream = exchange.upstream {
                 upstream.write(body)
+                upstreamNeedsFlush = true
                 if !upstream.isWritable { pauseReads() }
             } else if exchange.pendingBody == nil {
                 exchange.pendingBody = body
@@ -221,6 +241,7 @@ final class ClientHandler: ChannelDuplexHandler {
                 if exchange.pendingBody!.readableBytes > loop.configuration.maximumBufferedBytes { pauseReads() }
             }
         }
+        flushUpstreamIfNeeded(force: false)
         if exchange.requestComplete {
             exchange.upstream?.requestComplete()
             if exchange.responseComplete { finishExchange(exchange) }

@@ -29,7 +29,7 @@ public struct RelayConfiguration: Sendable {
         upstreamPort: Int = 8087, threads: Int = System.coreCount, limits: HeadLimits = HeadLimits(),
         headTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60),
         connectTimeout: TimeAmount = .seconds(5), responseTimeout: TimeAmount = .seconds(60),
-        drainTimeout: TimeAmount = .seconds(20), maximumIdleUpstreamConnections: Int = 128,
+        drainTimeout: TimeAmount = .seconds(20), maximumIdleUpstreamConnections: Int = 1024,
         maximumBufferedBytes: Int = 256 * 1024
     ) {
         self.listenHost = listenHost

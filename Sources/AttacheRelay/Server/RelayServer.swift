@@ -72,9 +72,15 @@ public final class RelayServer: Sendable {
 
     /// Installs a new rule table; exchanges in flight finish on the one they started with.
     public func replaceTable(_ table: RuleTable) {
-        for (_, state) in loops.states {
-            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
-            state.eventLoop.execute { bound.value.replaceTable(table) }
+        onEachLoop { $0.replaceTable(table) }
+    }
+
+    /// Runs `body` with each loop's state, on that loop, and waits for all.
+    private func onEachLoop<Result: Sendable>(_ body: @escaping @Sendable (LoopState) -> Result) -> [Result] {
+        let loops = self.loops
+        return loops.states.values.compactMap { state in
+            let eventLoop = state.eventLoop
+            return try? eventLoop.submit { body(loops.state(for: eventLoop)) }.wait()
         }
     }
 
@@ -87,33 +93,21 @@ public final class RelayServer: Sendable {
         }
         try? channel?.close().wait()
         let deadline = NIODeadline.now() + timeout
-        for (_, state) in loops.states {
-            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
-            try? state.eventLoop.submit { bound.value.startDraining() }.wait()
-        }
+        _ = onEachLoop { $0.startDraining() }
         while NIODeadline.now() < deadline {
-            let open = loops.states.values.reduce(0) { total, state in
-                let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
-                return total + ((try? state.eventLoop.submit { bound.value.clients.count }.wait()) ?? 0)
-            }
+            let open = onEachLoop { $0.clients.count }.reduce(0, +)
             if open == 0 { break }
             usleep(20_000)
         }
-        for (_, state) in loops.states {
-            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
-            try? state.eventLoop.submit {
-                for client in Array(bound.value.clients.values) { client.close() }
-                bound.value.flushLog()
-            }.wait()
+        _ = onEachLoop { state in
+            for client in Array(state.clients.values) { client.close() }
+            state.flushLog()
         }
     }
 
     /// Stops the event loops (after `drain`).
     public func shutdown() {
-        for (_, state) in loops.states {
-            let bound = NIOLoopBound(state, eventLoop: state.eventLoop)
-            try? state.eventLoop.submit { bound.value.flushLog() }.wait()
-        }
+        _ = onEachLoop { $0.flushLog() }
         accessLog.flush()
         try? group.syncShutdownGracefully()
     }

@@ -63,6 +63,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchanges += 1
         // Bytes that arrived while the connection sat idle are not a response to this request.
         buffer = nil
+        // The previous client may have paused reads to slow this connection down.
+        resumeReads()
     }
 
     func write(_ bytes: ByteBuffer) {
