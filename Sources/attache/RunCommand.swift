@@ -131,8 +131,9 @@ struct RunCommand: ParsableCommand {
         printError("attache: stopped")
     }
 
+    /// The system's words for an error ("Address already in use"), not NIO's call trace.
     static func describe(_ error: Error) -> String {
-        if let error = error as? IOError { return error.description }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return "\(error)"
     }
 }

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// `attache run` as a process: startup errors, and the SIGTERM drain.
+@Suite(.serialized)
+struct RunCommandTests {
+    /// A started process with its standard error collected.
+    final class Running {
+        let process = Process()
+        let errorPipe = Pipe()
+        let errorText = LockedText()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CLITests.binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: CLITests.repository)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = errorPipe
+            let text = errorText
+            errorPipe.fileHandleForReading.readabilityHandler = { handle in
+                text.append(String(decoding: handle.availableData, as: UTF8.self))
+            }
+            try process.run()
+        }
+
+        /// The port from "attache: listening on 127.0.0.1:PORT, …".
+        func listeningPort(timeout: Double = 10) -> Int? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let text = errorText.value
+                if let range = text.range(of: "listening on 127.0.0.1:") {
+                    let digits = text[range.upperBound...].prefix { $0.isNumber }
+                    return Int(digits)
+                }
+                if !process.isRunning { return nil }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        func wait(timeout: Double) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            guard !process.isRunning else {
+                process.terminate()
+                return nil
+            }
+            errorPipe.fileHandleForReading.readabilityHandler = nil
+            return process.terminationStatus
+        }
+    }
+
+    final class LockedText: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ more: String) { lock.withLock { text += more } }
+        var value: String { lock.withLock { text } }
+    }
+
+    @Test func brokenRulesStopStartupWithExitOne() throws {
+        let path = NSTemporaryDirectory() + "attache-run-\(UUID().uuidString).yaml"
+        try Data("rules:\n  - name: a\n    when: { stauts: 404 }\n    log: x\n".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let running = try Running(["run", "--rules", path, "--listen", "127.0.0.1:0"])
+        #expect(running.wait(timeout: 10) == 1)
+        #expect(running.errorText.value == """
+            \(path):3:13: error: unknown key 'stauts' in 'when' (did you mean 'status'?) [A101]
+            attache: the rules in '\(path)' have errors; not starting (check them with: attache lint \(path))
+
+            """)
+    }
+
+    @Test func portInUseIsOneClearLine() throws {
+        // Hold a port with a listening socket.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) } }
+        listen(holder, 1)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let running = try Running(["run", "--rules", "rules", "--listen", "127.0.0.1:\(port)"])
+        #expect(running.wait(timeout: 10) == 1)
+        #expect(running.errorText.value.hasSuffix(
+            "attache: cannot listen on 127.0.0.1:\(port): Address already in use\n"))
+        #expect(!running.errorText.value.contains("Fatal error"))
+    }
+
+    @Test func sigtermDrainsRequestsInFlightAndExitsZero() throws {
+        let upstream = try SlowUpstream()
+        defer { upstream.stop() }
+        let running = try Running([
+            "run", "--rules", "rules", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
+            "--drain-timeout", "5",
+        ])
+        let port = try #require(running.listeningPort())
+        let client = try CLISocket(port: port)
+        try client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(upstream.waitForRequest())
+        kill(running.process.processIdentifier, SIGTERM)
+        let response = client.readUntilClosed(timeout: 5)
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(response.contains("\r\nConnection: close\r\n"))
+        #expect(response.hasSuffix("\r\n\r\nslow"))
+        #expect(running.wait(timeout: 10) == 0)
+        #expect(running.errorText.value.hasSuffix("attache: draining (up to 5 s)\nattache: stopped\n"))
+        // Nothing listens any more.
+        #expect(throws: (any Error).self) { try CLISocket(port: port) }
+    }
+}
+
+/// An upstream that answers `/slow` after 800 ms, on a thread of its own.
+final class SlowUpstream: @unchecked Sendable {
+    let listener: Int32
+    let port: Int
+    private let received = DispatchSemaphore(value: 0)
+    private var stopped = false
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        listen(descriptor, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        listener = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in serve() }
+    }
+
+    private func serve() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var request: [UInt8] = []
+            while !String(decoding: request, as: UTF8.self).contains("\r\n\r\n") {
+                let count = recv(connection, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                request += buffer[0..<count]
+            }
+            received.signal()
+            usleep(800_000)
+            let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow".utf8)
+            _ = send(connection, response, response.count, Int32(MSG_NOSIGNAL))
+            close(connection)
+        }
+    }
+
+    func waitForRequest() -> Bool {
+        received.wait(timeout: .now() + 5) == .success
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}
+
+/// A blocking client socket for the CLI tests.
+final class CLISocket {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw CLISocketError.connect
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw CLISocketError.send }
+    }
+
+    func readUntilClosed(timeout: Double) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
+
+enum CLISocketError: Error {
+    case connect
+    case send
+}
