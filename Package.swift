@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "attache", targets: ["attache"]),
         .library(name: "AttacheRules", targets: ["AttacheRules"]),
         .library(name: "AttacheRelay", targets: ["AttacheRelay"]),
+        // The llhttp comparison used by the tests and the differential fuzz target.
+        .library(name: "HTTPDifferential", targets: ["HTTPDifferential"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -34,6 +36,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "HTTPDifferential",
+            dependencies: [
+                "AttacheRelay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "attache",
             dependencies: [
@@ -57,6 +68,7 @@ let package = Package(
             name: "AttacheRelayTests",
             dependencies: [
                 "AttacheRelay",
+                "HTTPDifferential",
                 "AttacheRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -13,6 +13,10 @@ let package = Package(
         .executableTarget(
             name: "fuzz-rules",
             dependencies: [.product(name: "AttacheRules", package: "attache")]
-        )
+        ),
+        .executableTarget(
+            name: "fuzz-http",
+            dependencies: [.product(name: "HTTPDifferential", package: "attache")]
+        ),
     ]
 )

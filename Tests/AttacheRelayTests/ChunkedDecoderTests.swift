@@ -40,7 +40,8 @@ import Testing
     @Test func emptyBodyAndUppercaseHex() {
         #expect(decode("0\r\n\r\n").end == 5)
         #expect(decode("1F\r\n" + String(repeating: "x", count: 31) + "\r\n0\r\n\r\n").data.count == 31)
-        #expect(decode("5 ;x\r\nhello\r\n0\r\n\r\n").data == "hello")
+        #expect(decode("5;x\r\nhello\r\n0\r\n\r\n").data == "hello")
+        #expect(decode("5;a=\"q\\\"\";b=c\r\nhello\r\n0\r\n\r\n").data == "hello")
     }
 
     @Test(arguments: [
@@ -52,10 +53,19 @@ import Testing
         ("5\r\nhello\rX", "chunk data without CRLF"),
         ("5\rhello", "chunk size line without LF"),
         ("1000000000000000\r\n", "chunk size too large"),
-        ("5;\u{1}\r\n", "invalid character in chunk extension"),
-        ("5 x\r\n", "invalid chunk extension"),
-        ("0\r\nX\u{1}: y\r\n\r\n", "invalid character in trailer field"),
+        ("5;\u{1}\r\n", "invalid chunk extension"),
+        ("5;\r\n", "invalid chunk extension"),
+        ("5;a=\r\n", "invalid chunk extension"),
+        ("5;a=b c\r\n", "invalid chunk extension"),
+        ("5;a}\r\n", "invalid chunk extension"),
+        ("5;a=\"q\r\n", "invalid chunk extension"),
+        ("5 x\r\n", "invalid chunk size"),
+        ("5 ;x\r\n", "invalid chunk size"),
+        ("0\r\nX\u{1}: y\r\n\r\n", "invalid trailer field"),
+        ("0\r\nX: y\u{1}\r\n\r\n", "invalid character in trailer field"),
         ("0\r\n:x\r\n\r\n", "invalid trailer field"),
+        ("0\r\nGET / HTTP/1.1\r\n\r\n", "invalid trailer field"),
+        ("0\r\nX y: z\r\n\r\n", "invalid trailer field"),
         ("0\r\n\rX", "chunked body without final CRLF"),
     ])
     func malformed(_ input: String, _ reason: String) {

@@ -72,7 +72,9 @@ import Testing
     @Test(arguments: [
         ("GET / HTTP/1.1\nHost: a\n\n", HeadError.malformed("line ending without CR")),
         ("GET / HTTP/1.1\r\nHost: a\n\r\n", .malformed("line ending without CR")),
-        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", .malformed("CR in header field value")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", .malformed("CR without LF")),
+        ("GET / HTTP/1.1\rHost: a", .malformed("CR without LF")),
+        ("G\u{1}T / HTTP/1.1", .malformed("invalid character in method")),
         ("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", .malformed("obsolete line folding")),
         ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", .malformed("whitespace between header field name and colon")),
         ("GET / HTTP/1.1\r\nHo(st: a\r\n\r\n", .malformed("invalid character in header field name")),
@@ -170,8 +172,12 @@ import Testing
         #expect(noReason.status == 204 && noReason.reason.isEmpty)
         let old = try #require(response("HTTP/1.0 200 OK\r\n\r\n")).get()
         #expect(old.version == .http10 && !old.keepsAlive)
+        let chunked = try #require(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")).get()
+        #expect(chunked.hasTransferEncoding && chunked.chunked)
+        // RFC 9112 §6.3: a response coding other than chunked is read until the connection closes.
         let gzip = try #require(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")).get()
         #expect(gzip.hasTransferEncoding && !gzip.chunked)
+        #expect(BodyFraming.response(gzip, requestWasHead: false) == .untilClose)
     }
 
     @Test(arguments: [
@@ -184,6 +190,9 @@ import Testing
         ("ICY 200 OK\r\n\r\n", .malformed("invalid HTTP version")),
         ("HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", .malformed("whitespace between header field name and colon")),
         ("HTTP/1.1 200 OK\nX: y\n\n", .malformed("line ending without CR")),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .transferCodingNotImplemented),
+        ("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", .malformed("CR without LF")),
+        ("HTPT/1.1 200 OK", .malformed("invalid HTTP version")),
     ])
     func rejectedResponses(_ text: String, _ error: HeadError) {
         guard case .failure(let found)? = response(text) else {
@@ -191,5 +200,23 @@ import Testing
             return
         }
         #expect(found == error)
+    }
+}
+
+@Suite struct HeadGrammarTests {
+    /// Bytes that can never become a valid head are refused before the head is complete.
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHos\u{0}", HeadError.malformed("invalid character in header field name")),
+        ("GET /a H\u{80}", .malformed("invalid HTTP version")),
+        ("POST /x HTTP/1.1\r\nHost: a\r\nTr\u{1}", .malformed("invalid character in header field name")),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX: \u{1}", .malformed("invalid character in header field value")),
+        ("GET / HTTP/1.1\r\n ", .malformed("obsolete line folding")),
+        ("GET / HTTP/1.1\r\nHost: a\r\n\rX", .malformed("CR without LF")),
+    ])
+    func refusedEarly(_ text: String, _ error: HeadError) {
+        var parser = HeadParser()
+        var head = HTTPHead()
+        let outcome = Array(text.utf8).withUnsafeBytes { parser.parseRequest($0, into: &head) }
+        #expect(outcome == .invalid(error))
     }
 }

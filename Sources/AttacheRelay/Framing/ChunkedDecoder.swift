@@ -19,14 +19,21 @@ public struct ChunkedDecoder: Sendable {
 
     private enum State: Sendable {
         case size
-        case sizeDigitsDone
-        case extensionBytes
+        /// `;name[=value]`: before the name, in it, at '=', in a token value, in a quoted value.
+        case extensionNameStart
+        case extensionName
+        case extensionValueStart
+        case extensionToken
+        case extensionQuoted
+        case extensionQuotedEscape
+        case extensionAfterQuote
         case sizeLF
         case data(remaining: Int64)
         case dataCR
         case dataLF
         case trailerLineStart
-        case trailerLine
+        case trailerName
+        case trailerValue
         case trailerLF
         case finalLF
         case done
@@ -66,28 +73,21 @@ public struct ChunkedDecoder: Sendable {
                     sizeDigits += 1
                 } else if sizeDigits == 0 {
                     return fail("invalid chunk size")
-                } else if byte == UInt8(ascii: ";") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
-                    state = byte == UInt8(ascii: ";") ? .extensionBytes : .sizeDigitsDone
+                } else if byte == UInt8(ascii: ";") {
+                    // No whitespace around the size: RFC 9112 tolerates BWS before ';', but
+                    // parsers that disagree on it are how requests get smuggled (llhttp refuses).
+                    state = .extensionNameStart
                 } else if byte == UInt8(ascii: "\r") {
                     state = .sizeLF
                 } else {
                     return fail("invalid chunk size")
                 }
-            case .sizeDigitsDone:
-                // Whitespace before ';' (BWS).
-                if byte == UInt8(ascii: ";") {
-                    state = .extensionBytes
-                } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
-                    return fail("invalid chunk extension")
-                }
-            case .extensionBytes:
-                if byte == UInt8(ascii: "\r") {
-                    state = .sizeLF
-                } else {
-                    guard isFieldValueByte(byte) else { return fail("invalid character in chunk extension") }
-                    extensionBytes += 1
-                    guard extensionBytes <= Self.maximumExtensionBytes else { return fail("chunk extension too long") }
-                }
+            case .extensionNameStart, .extensionName, .extensionValueStart, .extensionToken, .extensionQuoted, .extensionQuotedEscape,
+                .extensionAfterQuote:
+                if byte != UInt8(ascii: "\r") { extensionBytes += 1 }
+                guard extensionBytes <= Self.maximumExtensionBytes else { return fail("chunk extension too long") }
+                guard let next = Self.extensionStep(state, byte) else { return fail("invalid chunk extension") }
+                state = next
             case .sizeLF:
                 guard byte == UInt8(ascii: "\n") else { return fail("chunk size line without LF") }
                 extensionBytes = 0
@@ -116,10 +116,20 @@ public struct ChunkedDecoder: Sendable {
                     state = .finalLF
                 } else {
                     guard HTTPToken.isTokenCharacter(byte) else { return fail("invalid trailer field") }
-                    state = .trailerLine
+                    state = .trailerName
                     trailerBytes += 1
                 }
-            case .trailerLine:
+            case .trailerName:
+                // A trailer line is a field: `name ":" value`; a line without the colon (say, the
+                // next request) is an error, never taken for a trailer.
+                trailerBytes += 1
+                guard trailerBytes <= Self.maximumTrailerBytes else { return fail("trailer section too large") }
+                if byte == UInt8(ascii: ":") {
+                    state = .trailerValue
+                } else if !HTTPToken.isTokenCharacter(byte) {
+                    return fail("invalid trailer field")
+                }
+            case .trailerValue:
                 trailerBytes += 1
                 guard trailerBytes <= Self.maximumTrailerBytes else { return fail("trailer section too large") }
                 if byte == UInt8(ascii: "\r") {
@@ -143,6 +153,43 @@ public struct ChunkedDecoder: Sendable {
         }
         if case .done = state { return (.end(at: index), index) }
         return (.needMore, index)
+    }
+
+    /// RFC 9112 §7.1.1: `chunk-ext = *( ";" token [ "=" ( token / quoted-string ) ] )`, no
+    /// whitespace. `nil` for a byte the grammar does not allow.
+    private static func extensionStep(_ state: State, _ byte: UInt8) -> State? {
+        let token = HTTPToken.isTokenCharacter(byte)
+        switch state {
+        case .extensionNameStart:
+            return token ? .extensionName : nil
+        case .extensionName:
+            if token { return .extensionName }
+            if byte == UInt8(ascii: "=") { return .extensionValueStart }
+            if byte == UInt8(ascii: ";") { return .extensionNameStart }
+            if byte == UInt8(ascii: "\r") { return .sizeLF }
+            return nil
+        case .extensionValueStart:
+            if byte == UInt8(ascii: "\"") { return .extensionQuoted }
+            return token ? .extensionToken : nil
+        case .extensionToken:
+            if token { return .extensionToken }
+            if byte == UInt8(ascii: ";") { return .extensionNameStart }
+            if byte == UInt8(ascii: "\r") { return .sizeLF }
+            return nil
+        case .extensionQuoted:
+            if byte == UInt8(ascii: "\"") { return .extensionAfterQuote }
+            if byte == UInt8(ascii: "\\") { return .extensionQuotedEscape }
+            // qdtext: HTAB / SP / VCHAR except '"' and '\' / obs-text
+            return byte == 0x09 || (byte >= 0x20 && byte != 0x7F) ? .extensionQuoted : nil
+        case .extensionQuotedEscape:
+            return byte == 0x09 || (byte >= 0x20 && byte != 0x7F) ? .extensionQuoted : nil
+        case .extensionAfterQuote:
+            if byte == UInt8(ascii: ";") { return .extensionNameStart }
+            if byte == UInt8(ascii: "\r") { return .sizeLF }
+            return nil
+        default:
+            return nil
+        }
     }
 
     private mutating func fail(_ reason: String) -> (event: Event, next: Int) {

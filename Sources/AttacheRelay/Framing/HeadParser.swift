@@ -40,6 +40,8 @@ public struct HeadParser {
     private var firstLineEnd = 0
     /// Reused list of tokens named by Connection, as (start, end) offsets.
     private var connectionTokens: [Range<Int32>] = []
+    /// Syntax checked byte by byte as the head arrives; `nil` until the first call.
+    private var grammar: HeadGrammar? = nil
 
     public init(limits: HeadLimits = HeadLimits()) {
         self.limits = limits
@@ -49,6 +51,7 @@ public struct HeadParser {
     public mutating func reset() {
         scanned = 0
         firstLineEnd = 0
+        grammar = nil
     }
 
     // MARK: Finding the end of the head
@@ -56,15 +59,15 @@ public struct HeadParser {
     /// Searches for the empty line ending the head; returns the head length, `nil` if not there
     /// yet, or throws on a bare LF or a limit.
     private mutating func findEnd(
-        _ bytes: UnsafeRawBufferPointer, start: Int, lineLimit: Int, lineError: HeadError
+        _ bytes: UnsafeRawBufferPointer, start: Int, kind: HeadGrammar.Kind, lineLimit: Int, lineError: HeadError
     ) throws(HeadError) -> Int? {
         var index = max(scanned, start)
         let count = bytes.count
+        if grammar == nil { grammar = HeadGrammar(kind) }
         while index < count {
-            if bytes[index] == UInt8(ascii: "\n") {
-                guard index > start, bytes[index - 1] == UInt8(ascii: "\r") else {
-                    throw .malformed("line ending without CR")
-                }
+            let byte = bytes[index]
+            try grammar!.feed(byte)
+            if byte == UInt8(ascii: "\n") {
                 if firstLineEnd == 0 { firstLineEnd = index + 1 }
                 // An empty line: the previous line ended right before this CR.
                 if index - 1 > start, bytes[index - 2] == UInt8(ascii: "\n") {
@@ -99,7 +102,8 @@ public struct HeadParser {
         let end: Int
         do {
             guard let found = try findEnd(
-                bytes, start: start, lineLimit: limits.maximumRequestLine, lineError: .requestLineTooLong)
+                bytes, start: start, kind: .request, lineLimit: limits.maximumRequestLine,
+                lineError: .requestLineTooLong)
             else { return .incomplete }
             end = found
         } catch {
@@ -134,6 +138,7 @@ public struct HeadParser {
         let targetStart = index
         while index < bytes.count, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
         guard index > targetStart else { throw .malformed("missing request target") }
+        // The byte grammar already checked the form (origin, asterisk or absolute).
         guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in request target") }
         head.target = Int32(targetStart)..<Int32(index)
         index += 1
@@ -180,7 +185,7 @@ public struct HeadParser {
         let end: Int
         do {
             guard let found = try findEnd(
-                bytes, start: 0, lineLimit: limits.maximumHeaderBytes,
+                bytes, start: 0, kind: .response, lineLimit: limits.maximumHeaderBytes,
                 lineError: .headerTooLarge("status line too long"))
             else { return .incomplete }
             end = found
@@ -194,6 +199,10 @@ public struct HeadParser {
             try parseFields(bytes, from: lineEnd, end: end, into: &head, table: nil)
             if head.hasTransferEncoding, head.contentLength != nil {
                 throw HeadError.malformed("both Content-Length and Transfer-Encoding")
+            }
+            // An interim response is always followed by the final one on the same connection.
+            if head.status < 200, head.status != 101, !head.keepsAlive {
+                throw HeadError.malformed("interim response that ends the connection")
             }
         } catch {
             return .invalid(error)
