@@ -1,3 +1,4 @@
+import Foundation
 import HTTPDifferential
 import Testing
 
@@ -134,5 +135,15 @@ import Testing
             Issue.record("disagreement on \(String(decoding: bytes, as: UTF8.self).debugDescription)\n attache: \(ours)\n llhttp:  \(theirs)")
         }
         #expect(agreed > 500)
+    }
+}
+
+@Suite struct DocumentedDifferenceListTests {
+    /// docs/http.md lists every difference the differential checks accept.
+    @Test(arguments: DocumentedDifference.allCases)
+    func documented(_ difference: DocumentedDifference) throws {
+        let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let text = try String(contentsOfFile: "/" + path + "/docs/http.md", encoding: .utf8)
+        #expect(text.contains("| \(difference.rawValue) |"))
     }
 }
