@@ -1,0 +1,257 @@
+import NIOCore
+
+/// The life of one upstream connection, without any channel: it takes the bytes the upstream
+/// sends and the events around them, and says what to do. `UpstreamHandler` feeds it and
+/// carries out its actions; the tests drive it with plain byte buffers.
+///
+/// Bytes are buffered only while a head is incomplete; bodies leave as slices of what arrived.
+struct UpstreamConnectionStateMachine {
+    enum State {
+        /// In the pool, or waiting for its first request.
+        case idle
+        case awaitingHead
+        case body(BodyFramer)
+        /// The response was replaced by a rule: the rest of its body is read and dropped.
+        case discarding(BodyFramer)
+        case tunnel
+        case closed
+    }
+
+    enum Action {
+        /// Nothing more to do until the next event.
+        case wait
+        case interimResponse(HTTPHead, ByteBuffer)
+        case response(HTTPHead, ByteBuffer, BodyFraming)
+        case body(ByteBuffer)
+        /// The response ended; reuse the connection if `reusable`, else close it.
+        case responseEnded(reusable: Bool)
+        /// A discarded response's body ended.
+        case discarded(reusable: Bool)
+        /// Close the connection and report this to the exchange.
+        case fail(UpstreamFailure)
+        /// Close the connection; nobody needs telling.
+        case close
+        case tunnelData(ByteBuffer)
+        case tunnelInputClosed
+    }
+
+    /// Responses whose rest is at most this long are drained to keep the connection; longer
+    /// ones (or unknown lengths) cost more than a new connection, so it is closed.
+    static let maximumDrainBytes: Int64 = 64 * 1024
+
+    private(set) var state = State.idle
+    private var buffer: ByteBuffer?
+    private var parser: HeadParser
+    private var head = HTTPHead()
+    private var requestWasHead = false
+    private var requestSent = false
+    private var keepAlive = true
+    /// Exchanges this connection has served (a reused one may have been closed while idle).
+    private(set) var exchanges = 0
+    /// Whether any byte of the current response arrived.
+    private(set) var receivedResponseBytes = false
+
+    init(limits: HeadLimits) {
+        parser = HeadParser(limits: limits)
+    }
+
+    /// Whether a response timeout should be running: waiting for a head once the request is
+    /// out, or between reads of a body.
+    var wantsTimer: Bool {
+        switch state {
+        case .awaitingHead: return requestSent
+        case .body, .discarding: return true
+        case .idle, .tunnel, .closed: return false
+        }
+    }
+
+    // MARK: Events
+
+    /// A request is about to be written.
+    mutating func begin(requestWasHead: Bool) {
+        self.requestWasHead = requestWasHead
+        requestSent = false
+        receivedResponseBytes = false
+        keepAlive = true
+        state = .awaitingHead
+        parser.reset()
+        exchanges += 1
+        buffer = nil
+    }
+
+    mutating func requestComplete() {
+        requestSent = true
+    }
+
+    /// Bytes from the upstream; call `nextAction` until it says `.wait`.
+    mutating func received(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        switch state {
+        case .awaitingHead:
+            receivedResponseBytes = true
+            fallthrough
+        case .body, .discarding, .idle:
+            if buffer == nil {
+                buffer = bytes
+            } else {
+                buffer!.writeBuffer(&bytes)
+            }
+        case .tunnel:
+            buffer = bytes
+        case .closed:
+            break
+        }
+    }
+
+    /// The exchange no longer wants this response (a rule replaced it).
+    mutating func discard() -> Action {
+        guard case .body(let framer) = state, keepAlive, requestSent else { return closing() }
+        switch framer.framing {
+        case .length(let length) where length <= Self.maximumDrainBytes:
+            state = .discarding(framer)
+        case .chunked:
+            state = .discarding(framer)
+        case .none:
+            return finish(discarded: true)
+        default:
+            return closing()
+        }
+        return .wait
+    }
+
+    mutating func startTunnel() {
+        state = .tunnel
+    }
+
+    /// The upstream closed its side (or the connection).
+    mutating func inputClosed() -> Action {
+        switch state {
+        case .awaitingHead:
+            state = .closed
+            return .fail(.closedBeforeResponse)
+        case .body(let framer):
+            state = .closed
+            return framer.framing == .untilClose
+                ? .responseEnded(reusable: false) : .fail(.failedMidBody("connection closed before the end of the body"))
+        case .tunnel:
+            return .tunnelInputClosed
+        case .idle, .discarding:
+            return closing()
+        case .closed:
+            return .wait
+        }
+    }
+
+    mutating func timedOut() -> Action {
+        switch state {
+        case .awaitingHead:
+            state = .closed
+            return .fail(.timeout)
+        case .body:
+            state = .closed
+            return .fail(.failedMidBody("the upstream stopped sending"))
+        case .discarding:
+            return closing()
+        case .idle, .tunnel, .closed:
+            return .wait
+        }
+    }
+
+    mutating func closed() {
+        state = .closed
+        buffer = nil
+    }
+
+    // MARK: Working through buffered bytes
+
+    mutating func nextAction() -> Action {
+        switch state {
+        case .idle:
+            // An idle upstream has nothing to say; whatever it sends makes it unusable.
+            guard buffer != nil else { return .wait }
+            return closing()
+        case .closed:
+            buffer = nil
+            return .wait
+        case .tunnel:
+            guard let bytes = buffer else { return .wait }
+            buffer = nil
+            return .tunnelData(bytes)
+        case .awaitingHead:
+            return parseHead()
+        case .body(var framer):
+            if framer.isComplete && framer.framing != .untilClose { return finish(discarded: false) }
+            guard var bytes = buffer else { return .wait }
+            buffer = nil
+            let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
+            state = .body(framer)
+            switch progress {
+            case .more(let count):
+                return count > 0 ? .body(bytes.readSlice(length: count)!) : .wait
+            case .finished(let count):
+                // More bytes than the response: the upstream is out of step; never reuse it.
+                if bytes.readableBytes > count { keepAlive = false }
+                if count > 0 {
+                    // Deliver the last slice; the next call ends the response.
+                    return .body(bytes.readSlice(length: count)!)
+                }
+                return finish(discarded: false)
+            case .invalid(let reason):
+                state = .closed
+                return .fail(.failedMidBody(reason))
+            }
+        case .discarding(var framer):
+            if framer.isComplete { return finish(discarded: true) }
+            guard let bytes = buffer else { return .wait }
+            buffer = nil
+            let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
+            state = .discarding(framer)
+            switch progress {
+            case .more:
+                return .wait
+            case .finished(let count):
+                if count < bytes.readableBytes { keepAlive = false }
+                return finish(discarded: true)
+            case .invalid:
+                return closing()
+            }
+        }
+    }
+
+    private mutating func parseHead() -> Action {
+        guard let bytes = buffer else { return .wait }
+        let outcome = bytes.withUnsafeReadableBytes { parser.parseResponse($0, into: &head) }
+        switch outcome {
+        case .incomplete:
+            return .wait
+        case .invalid(let error):
+            state = .closed
+            buffer = nil
+            return .fail(.malformedResponse(error.detail))
+        case .complete:
+            let headBytes = buffer!.readSlice(length: head.length)!
+            parser.reset()
+            if buffer!.readableBytes == 0 { buffer = nil }
+            if head.status < 200 && head.status != 101 {
+                return .interimResponse(head, headBytes)
+            }
+            keepAlive = head.keepsAlive && head.status != 101
+            let framing = BodyFraming.response(head, requestWasHead: requestWasHead)
+            state = head.status == 101 ? .tunnel : .body(BodyFramer(framing))
+            return .response(head, headBytes, framing)
+        }
+    }
+
+    private mutating func finish(discarded: Bool) -> Action {
+        let reusable = keepAlive && requestSent && buffer == nil
+        state = reusable ? .idle : .closed
+        buffer = nil
+        return discarded ? .discarded(reusable: reusable) : .responseEnded(reusable: reusable)
+    }
+
+    private mutating func closing() -> Action {
+        state = .closed
+        buffer = nil
+        return .close
+    }
+}
