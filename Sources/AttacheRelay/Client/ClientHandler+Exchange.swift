@@ -8,39 +8,40 @@ extension ClientHandler {
         let table = loop.table
         let pathRange = ClientHandler.pathRange(of: head, in: headBytes)
         // The path rules see is the normalized one; the target is forwarded as it came.
-        var normalizedPath: [UInt8]? = nil
         let outcome = headBytes.withUnsafeReadableBytes { bytes in
             PathNormalizer.normalize(slice(bytes, pathRange), into: &loop.pathScratch)
         }
-        switch outcome {
-        case .unchanged: break
-        case .normalized: normalizedPath = loop.pathScratch
-        case .invalidPercentEncoding:
-            respondToInvalidRequest(.malformed("invalid percent-encoding in the request target"))
-            return
-        }
         let method = headBytes.getSlice(at: headBytes.readerIndex + Int(head.method.lowerBound), length: head.method.count)!
-        let isHead = method.readableBytesView.elementsEqual("HEAD".utf8)
-        let upgrade = head.version == .http11 && head.connectionUpgrade
-            && head.fields.contains { $0.flags.contains(.upgrade) }
         let exchange = Exchange(
             head: head, headBytes: headBytes, table: table, start: .now(), requestID: loop.nextRequestID(),
-            normalizedPath: normalizedPath, pathRange: pathRange, isHeadRequest: isHead, upgradeRequested: upgrade)
+            normalizedPath: outcome == .normalized ? loop.pathScratch : nil, pathRange: pathRange,
+            isHeadRequest: method.readableBytesView.elementsEqual("HEAD".utf8),
+            upgradeRequested: head.version == .http11 && head.connectionUpgrade
+                && head.fields.contains { $0.flags.contains(.upgrade) })
         self.exchange = exchange
-        if !head.keepsAlive || loop.draining { keepAlive = false }
-
+        switch outcome {
+        case .invalidPercentEncoding:
+            machine.disableKeepAlive()
+            respondWithError(exchange, status: 400, detail: "invalid percent-encoding in the request target")
+            return
+        case .unchanged, .normalized:
+            break
+        }
         if method.readableBytesView.elementsEqual("CONNECT".utf8) {
+            machine.disableKeepAlive()
             respondWithError(exchange, status: 405, detail: "CONNECT is not supported by this proxy")
             return
         }
         if head.expectOther {
+            machine.disableKeepAlive()
             respondWithError(exchange, status: 417, detail: "only Expect: 100-continue is supported")
             return
         }
 
         // Request phase: a rule may answer without the upstream.
-        let responder = withRequestView(exchange) { view in table.firstRequestResponder(view, scratch: &loop.scratch) }
-        if let index = responder ?? nil, let template = table.rules[index].respond {
+        if let index = withRequestView(exchange, { table.firstRequestResponder($0, scratch: &loop.scratch) }),
+            let template = table.rules[index].respond
+        {
             let rule = table.rules[index]
             exchange.respondingRule = rule.name
             exchange.origin = .proxy
@@ -121,27 +122,25 @@ extension ClientHandler {
     // MARK: Forwarding
 
     func forward(_ exchange: Exchange) {
-        if exchange.head.expectContinue && !exchange.requestComplete {
+        if exchange.head.expectContinue && exchange.hasBody {
             // attache reads the body itself, so it answers the expectation (and strips Expect).
             var continueBytes = context.channel.allocator.buffer(capacity: 25)
             continueBytes.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
             write(continueBytes)
             flushIfNeeded()
             exchange.sentContinue = true
+            machine.sentContinue()
         }
         if let upstream = loop.pool.acquireIdle() {
             attach(upstream, to: exchange)
         } else {
             connect(exchange)
         }
-        feedRequestBody()
     }
 
     func connect(_ exchange: Exchange) {
-        exchange.connecting = true
         loop.pool.connect { [self] result in
-            exchange.connecting = false
-            guard self.exchange === exchange, state == .exchange else {
+            guard self.exchange === exchange, machine.state == .exchange else {
                 if case .success(let upstream) = result { upstream.close() }
                 return
             }
@@ -149,12 +148,12 @@ extension ClientHandler {
             case .success(let upstream):
                 attach(upstream, to: exchange)
                 resumeReads()
-                feedRequestBody()
-                flushIfNeeded()
+                runMachine()
+                flushUpstreamIfNeeded()
             case .failure(let failure):
                 upstreamFailed(failure)
-                flushIfNeeded()
             }
+            flushIfNeeded()
         }
     }
 
@@ -170,7 +169,7 @@ extension ClientHandler {
             exchange.pendingBody = nil
             upstream.write(pending)
         }
-        if exchange.requestComplete { upstream.requestComplete() }
+        if exchange.requestEnded { upstream.requestComplete() }
         upstream.flush()
     }
 
@@ -207,69 +206,26 @@ extension ClientHandler {
     }
 
     func sendLocal(_ exchange: Exchange, _ response: RenderedResponse) {
-        // The request body is not needed; a short one is read and dropped, a long one (or one of
-        // unknown length) ends the connection instead.
-        if !exchange.requestComplete {
-            exchange.discardRequestBody = true
-            if case .length(let length) = exchange.requestFramer.framing, length <= 64 * 1024, !exchange.sentContinue {
-                if exchange.head.expectContinue { keepAlive = false }
-            } else {
-                keepAlive = false
-            }
-        }
+        machine.respondedLocally()
         exchange.status = response.status
-        exchange.responseStarted = true
-        exchange.responseComplete = true
         var bytes = context.channel.allocator.buffer(capacity: 256 + response.body.count)
         HeadWriter.localResponse(
-            response, includeBody: !exchange.isHeadRequest, connection: connectionField(for: exchange),
-            into: &bytes)
+            response, includeBody: !exchange.isHeadRequest, connection: machine.connectionField, into: &bytes)
         write(bytes)
-        if exchange.requestComplete || !keepAlive {
-            finishExchange(exchange)
-        }
     }
 
     /// A head that could not be parsed (or did not arrive in time: `nil`) gets its status and
     /// the connection closes: the stream cannot be trusted past it.
     func respondToInvalidRequest(_ error: HeadError?) {
-        keepAlive = false
         let response = error.map { ClientHandler.errorResponse(status: $0.status, detail: $0.detail) }
             ?? ClientHandler.errorResponse(status: 408, detail: "the request head did not arrive in time")
         var bytes = context.channel.allocator.buffer(capacity: 256)
         HeadWriter.localResponse(response, includeBody: true, connection: .close, into: &bytes)
         write(bytes)
-        inbound = nil
         closeAfterFlush()
     }
 
-    func connectionField(for exchange: Exchange) -> HeadWriter.ConnectionField {
-        if !keepAlive || loop.draining { return .close }
-        return exchange.head.version == .http10 ? .keepAlive : .none
-    }
-
     // MARK: Finishing
-
-    /// Both directions are done: log, then take the next request or close.
-    func finishExchange(_ exchange: Exchange) {
-        guard self.exchange === exchange else { return }
-        complete(exchange)
-        self.exchange = nil
-        if exchange.upstream != nil {
-            exchange.upstream?.abandon()
-            exchange.upstream = nil
-        }
-        guard keepAlive, !loop.draining, state == .exchange else {
-            keepAlive = false
-            flushIfNeeded()
-            closeAfterFlush()
-            return
-        }
-        state = .head
-        armTimer((inbound?.readableBytes ?? 0) > 0 ? .head : .idle)
-        resumeReads()
-        process()
-    }
 
     /// Runs the `log` and `record` actions that apply to the finished exchange.
     func complete(_ exchange: Exchange) {

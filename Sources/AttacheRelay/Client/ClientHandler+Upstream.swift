@@ -26,13 +26,9 @@ extension ClientHandler: UpstreamDelegate {
             var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
             HeadWriter.clientResponse(head, bytes: bytes, chunked: false, connection: .upgrade, into: &out)
             write(out)
-            exchange.responseStarted = true
-            state = .tunnel
-            timer?.cancel()
-            timer = nil
+            machine.startTunnel()
             upstream.startTunnel()
-            if let pending = inbound, pending.readableBytes > 0 { upstream.write(pending) }
-            inbound = nil
+            runMachine()
             upstream.flush()
             flushIfNeeded()
             return
@@ -46,35 +42,21 @@ extension ClientHandler: UpstreamDelegate {
         if let index = responder, let template = table.rules[index].respond {
             let rule = table.rules[index]
             exchange.respondingRule = rule.name
-            exchange.upstream?.discardResponse()
+            let upstream = exchange.upstream
             exchange.upstream = nil
-            if !exchange.requestComplete { keepAlive = false }
+            upstream?.discardResponse()
             respondLocally(exchange, template: template, rule: rule, matchedStatus: head.status, responseHead: (head, bytes))
+            runMachine()
             // The upstream no longer reports to this handler, so its read burst will not flush.
             flushIfNeeded()
             return
         }
 
         // Pass through, framed for this client.
-        var chunked = false
-        switch framing {
-        case .chunked:
-            if exchange.head.version == .http11 {
-                chunked = true
-            } else {
-                exchange.dechunker = BodyFramer(.chunked)
-                keepAlive = false
-            }
-        case .untilClose:
-            keepAlive = false
-        case .none, .length:
-            break
-        }
-        if !exchange.requestComplete { keepAlive = false }
-        exchange.responseStarted = true
+        let plan = machine.planResponse(framing)
+        if plan.dechunk { exchange.dechunker = BodyFramer(.chunked) }
         var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
-        HeadWriter.clientResponse(
-            head, bytes: bytes, chunked: chunked, connection: connectionField(for: exchange), into: &out)
+        HeadWriter.clientResponse(head, bytes: bytes, chunked: plan.chunked, connection: plan.connection, into: &out)
         write(out)
         if !context.channel.isWritable { exchange.upstream?.pauseReads() }
     }
@@ -82,7 +64,6 @@ extension ClientHandler: UpstreamDelegate {
     func upstreamBody(_ bytes: ByteBuffer) {
         guard let exchange else { return }
         if var dechunker = exchange.dechunker {
-            var bytes = bytes
             let base = bytes.readerIndex
             var pieces: [Range<Int>] = []
             let progress = bytes.withUnsafeReadableBytes { raw in
@@ -92,8 +73,7 @@ extension ClientHandler: UpstreamDelegate {
             for piece in pieces {
                 write(bytes.getSlice(at: base + piece.lowerBound, length: piece.count)!)
             }
-            if case .invalid = progress { abort() }
-            bytes.moveReaderIndex(to: bytes.writerIndex)
+            if case .invalid = progress { perform(.abort) }
         } else {
             write(bytes)
         }
@@ -103,15 +83,8 @@ extension ClientHandler: UpstreamDelegate {
     func upstreamResponseEnd() {
         guard let exchange else { return }
         exchange.upstream = nil
-        exchange.responseComplete = true
-        if exchange.requestComplete {
-            finishExchange(exchange)
-        } else {
-            // The upstream answered before the request body ended: the connection cannot be
-            // reused, since the rest of the body would be read as a new request.
-            keepAlive = false
-            finishExchange(exchange)
-        }
+        machine.responseEnded()
+        runMachine()
         flushIfNeeded()
     }
 
@@ -119,14 +92,15 @@ extension ClientHandler: UpstreamDelegate {
         guard let exchange else { return }
         let reused = (exchange.upstream?.exchanges ?? 0) > 1
         exchange.upstream = nil
-        if exchange.responseStarted {
+        let action = machine.upstreamFailed()
+        if case .abort = action {
             // Part of the response went out: the client must see it cut short, not complete.
-            abort()
+            perform(action)
             return
         }
         // A kept-alive connection may have been closed by the upstream just as we reused it:
         // retry once on a new connection when nothing could have reached the service twice.
-        if failure == .closedBeforeResponse, reused, !exchange.retried, exchange.requestFramer.framing == .none {
+        if failure == .closedBeforeResponse, reused, !exchange.retried, !exchange.hasBody {
             exchange.retried = true
             connect(exchange)
             return
@@ -137,7 +111,6 @@ extension ClientHandler: UpstreamDelegate {
         let responder = withRequestView(exchange) { view in
             table.firstResponseResponder(view, status: failure.status, origin: .proxy, scratch: &loop.scratch)
         }
-        if !exchange.requestComplete { keepAlive = false }
         if let index = responder, let template = table.rules[index].respond {
             let rule = table.rules[index]
             exchange.respondingRule = rule.name
@@ -145,6 +118,7 @@ extension ClientHandler: UpstreamDelegate {
         } else {
             sendLocal(exchange, ClientHandler.errorResponse(status: failure.status, detail: failure.detail))
         }
+        runMachine()
         flushIfNeeded()
     }
 
@@ -162,7 +136,7 @@ extension ClientHandler: UpstreamDelegate {
     }
 
     func upstreamTunnelInputClosed() {
-        guard state == .tunnel else { return }
+        guard machine.state == .tunnel else { return }
         flushIfNeeded()
         context.close(mode: .output, promise: nil)
     }

@@ -1,9 +1,10 @@
 import AttacheRules
 import NIOCore
 
-/// One client connection. It parses request heads in place, applies the request-phase rules,
-/// forwards requests to an upstream connection from its loop's pool (or answers them), relays
-/// responses in request order, and tunnels bytes after an upgrade.
+/// One client connection: a thin shell over `ClientConnectionStateMachine`. It feeds the machine
+/// the client's bytes and the exchange's events, and carries out its actions: evaluate the rules
+/// on a new request head, answer it or forward it to an upstream connection from the loop's
+/// pool, relay the response, log the finished exchange, tunnel after an upgrade.
 ///
 /// Reads are left on (auto-read) and only held back while the other side cannot take more,
 /// so a steady stream of requests does not toggle read interest.
@@ -12,33 +13,13 @@ final class ClientHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum State {
-        /// Waiting for (or reading) a request head.
-        case head
-        case exchange
-        case tunnel
-        /// Finishing writes before closing.
-        case closing
-        case closed
-    }
-
-    enum TimerKind {
-        case idle
-        case head
-    }
-
     let loop: LoopState
+    var machine: ClientConnectionStateMachine
     var context: ChannelHandlerContext!
-    var state = State.head
-    /// Bytes received and not processed yet (a partial head, a body, pipelined requests).
-    var inbound: ByteBuffer?
-    var parser: HeadParser
     var exchange: Exchange?
     var clientAddress = "-"
-    /// Cleared once this connection must close after the current exchange.
-    var keepAlive = true
     var timer: Scheduled<Void>?
-    var timerKind = TimerKind.head
+    var timerKind: ClientConnectionStateMachine.TimerKind?
     var readPaused = false
     var readPending = false
     var needsFlush = false
@@ -49,7 +30,8 @@ final class ClientHandler: ChannelDuplexHandler {
 
     init(loop: LoopState) {
         self.loop = loop
-        self.parser = HeadParser(limits: loop.configuration.limits)
+        self.machine = ClientConnectionStateMachine(
+            limits: loop.configuration.limits, maximumBufferedBytes: loop.configuration.maximumBufferedBytes)
     }
 
     // MARK: Channel events
@@ -61,7 +43,7 @@ final class ClientHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         if let address = context.channel.remoteAddress?.ipAddress { clientAddress = address }
         loop.clients[ObjectIdentifier(self)] = self
-        armTimer(.head)
+        updateTimer()
         context.fireChannelActive()
     }
 
@@ -69,14 +51,16 @@ final class ClientHandler: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         loop.clients[ObjectIdentifier(self)] = nil
-        let previous = state
-        state = .closed
+        let wasTunnel = machine.state == .tunnel
+        let responseStarted = machine.responseStarted
+        let responseComplete = machine.responseComplete
+        machine.closed()
         if let exchange {
             // The client is gone: release the upstream connection at once.
             exchange.upstream?.abandon()
             exchange.upstream = nil
-            if previous != .tunnel && !exchange.responseComplete {
-                exchange.status = exchange.responseStarted ? exchange.status : 499
+            if !wasTunnel && !responseComplete {
+                if !responseStarted { exchange.status = 499 }
                 complete(exchange)
             }
             self.exchange = nil
@@ -93,41 +77,15 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        switch state {
-        case .tunnel:
-            guard let upstream = exchange?.upstream else { return }
-            upstream.write(bytes)
-            if !upstream.isWritable { pauseReads() }
-        case .closing, .closed:
-            break
-        case .head, .exchange:
-            if inbound == nil {
-                inbound = bytes
-            } else {
-                inbound!.writeBuffer(&bytes)
-            }
-            inReadBurst = true
-            process()
-        }
+        machine.received(unwrapInboundIn(data))
+        inReadBurst = true
+        runMachine()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBurst = false
-        if state == .tunnel {
-            exchange?.upstream?.flush()
-        } else {
-            flushUpstreamIfNeeded()
-        }
+        flushUpstreamIfNeeded()
         flushIfNeeded()
-    }
-
-    /// Flushes request bytes written to the upstream, unless a read burst is still going on
-    /// (then `channelReadComplete` does it once for the whole burst).
-    func flushUpstreamIfNeeded(force: Bool = true) {
-        guard upstreamNeedsFlush, force || !inReadBurst else { return }
-        upstreamNeedsFlush = false
-        exchange?.upstream?.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -140,111 +98,90 @@ final class ClientHandler: ChannelDuplexHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        switch state {
-        case .tunnel:
+        if machine.state == .tunnel {
             exchange?.upstream?.closeOutput()
-        case .head where exchange == nil && (inbound?.readableBytes ?? 0) == 0:
-            close()
-        case .exchange:
-            // Like nginx, a client that closes its side while waiting has given up (logged as
-            // 499): the upstream connection is released at once rather than left to time out.
-            abort()
-        default:
-            keepAlive = false
-            if exchange == nil { closeAfterFlush() }
+            return
         }
+        perform(machine.inputClosed())
+        runMachine()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
 
-    // MARK: Processing input
+    // MARK: Carrying out the machine's actions
 
-    /// Works through the buffered input as far as the current state allows.
-    func process() {
+    /// Works through the buffered input as far as the state allows.
+    func runMachine() {
         while true {
-            switch state {
-            case .head:
-                guard let buffer = inbound, buffer.readableBytes > 0 else {
-                    inbound = nil
-                    return
-                }
-                if timerKind == .idle { armTimer(.head) }
-                var head = HTTPHead()
-                let table = loop.table
-                let outcome = buffer.withUnsafeReadableBytes { parser.parseRequest($0, into: &head, table: table) }
-                switch outcome {
-                case .incomplete:
-                    return
-                case .invalid(let error):
-                    respondToInvalidRequest(error)
-                    return
-                case .complete:
-                    timer?.cancel()
-                    timer = nil
-                    parser.reset()
-                    let headBytes = inbound!.readSlice(length: head.length)!
-                    if inbound!.readableBytes == 0 { inbound = nil }
-                    state = .exchange
-                    startExchange(head: head, headBytes: headBytes)
-                }
-            case .exchange:
-                feedRequestBody()
-                if let inbound, inbound.readableBytes > loop.configuration.maximumBufferedBytes { pauseReads() }
-                return
-            case .tunnel:
-                if let bytes = inbound, bytes.readableBytes > 0 { exchange?.upstream?.write(bytes) }
-                inbound = nil
-                return
-            case .closing, .closed:
-                inbound = nil
-                return
+            let action = machine.nextAction(table: loop.table)
+            if case .wait = action { break }
+            perform(action)
+        }
+        if machine.shouldPauseReads { pauseReads() }
+        updateTimer()
+    }
+
+    func perform(_ action: ClientConnectionStateMachine.Action) {
+        switch action {
+        case .wait:
+            break
+        case .startExchange(let head, let bytes):
+            startExchange(head: head, headBytes: bytes)
+        case .requestBody(let body):
+            forwardBody(body)
+        case .requestEnded:
+            guard let exchange else { return }
+            exchange.requestEnded = true
+            exchange.upstream?.requestComplete()
+        case .reject(let error):
+            respondToInvalidRequest(error)
+        case .bodyFailed(let reason):
+            guard let exchange else { return }
+            exchange.upstream?.abandon()
+            exchange.upstream = nil
+            respondWithError(exchange, status: 400, detail: reason)
+        case .exchangeFinished(let keepAlive):
+            guard let exchange else { return }
+            complete(exchange)
+            self.exchange = nil
+            exchange.upstream?.abandon()
+            if keepAlive {
+                resumeReads()
+            } else {
+                flushIfNeeded()
+                closeAfterFlush()
             }
+        case .tunnelData(let bytes):
+            guard let upstream = exchange?.upstream else { return }
+            upstream.write(bytes)
+            upstreamNeedsFlush = true
+            flushUpstreamIfNeeded(force: false)
+            if !upstream.isWritable { pauseReads() }
+        case .abort:
+            exchange?.upstream?.abandon()
+            exchange?.upstream = nil
+            context.close(promise: nil)
+        case .close:
+            context.close(promise: nil)
         }
     }
 
-    /// Passes the request body's share of the buffered input on (or drops it).
-    func feedRequestBody() {
-        guard let exchange, !exchange.requestComplete, let buffer = inbound, buffer.readableBytes > 0 else { return }
-        let progress = buffer.withUnsafeReadableBytes { exchange.requestFramer.consume($0) }
-        let count: Int
-        switch progress {
-        case .more(let taken):
-            count = taken
-        case .finished(let taken):
-            count = taken
-            exchange.requestComplete = true
-        case .invalid(let reason):
-            keepAlive = false
-            if exchange.responseStarted {
-                abort()
-            } else {
-                exchange.upstream?.abandon()
-                exchange.upstream = nil
-                respondWithError(exchange, status: 400, detail: reason)
-            }
-            return
-        }
-        let body = inbound!.readSlice(length: count)!
-        if inbound!.readableBytes == 0 { inbound = nil }
-        if !exchange.discardRequestBody {
-            if let upstream = exchange.upstream {
-                upstream.write(body)
-                upstreamNeedsFlush = true
-                if !upstream.isWritable { pauseReads() }
-            } else if exchange.pendingBody == nil {
-                exchange.pendingBody = body
-            } else {
-                var body = body
-                exchange.pendingBody!.writeBuffer(&body)
-                if exchange.pendingBody!.readableBytes > loop.configuration.maximumBufferedBytes { pauseReads() }
-            }
-        }
-        flushUpstreamIfNeeded(force: false)
-        if exchange.requestComplete {
-            exchange.upstream?.requestComplete()
-            if exchange.responseComplete { finishExchange(exchange) }
+    /// Passes request body bytes to the upstream, or holds them until it is connected.
+    func forwardBody(_ body: ByteBuffer) {
+        guard let exchange else { return }
+        if let upstream = exchange.upstream {
+            upstream.write(body)
+            upstreamNeedsFlush = true
+            flushUpstreamIfNeeded(force: false)
+            if !upstream.isWritable { pauseReads() }
+        } else if exchange.pendingBody == nil {
+            exchange.pendingBody = body
+        } else {
+            var body = body
+            exchange.pendingBody!.writeBuffer(&body)
+            if exchange.pendingBody!.readableBytes > loop.configuration.maximumBufferedBytes { pauseReads() }
         }
     }
 
@@ -274,10 +211,16 @@ final class ClientHandler: ChannelDuplexHandler {
         context.flush()
     }
 
+    /// Flushes request bytes written to the upstream, unless a read burst is still going on
+    /// (then `channelReadComplete` does it once for the whole burst).
+    func flushUpstreamIfNeeded(force: Bool = true) {
+        guard upstreamNeedsFlush, force || !inReadBurst else { return }
+        upstreamNeedsFlush = false
+        exchange?.upstream?.flush()
+    }
+
     /// Closes once everything written so far has reached the socket.
     func closeAfterFlush() {
-        guard state != .closing && state != .closed else { return }
-        state = .closing
         timer?.cancel()
         timer = nil
         needsFlush = false
@@ -289,42 +232,31 @@ final class ClientHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Closes at once, dropping unwritten bytes: the client must see the response cut short.
-    func abort() {
-        state = .closed
-        exchange?.upstream?.abandon()
-        context.close(promise: nil)
-    }
-
     func close() {
-        state = .closed
+        machine.closed()
         context.close(promise: nil)
     }
 
     /// SIGTERM: finish the current exchange with `Connection: close`, then close.
     func drain() {
-        keepAlive = false
-        if state == .head, exchange == nil, (inbound?.readableBytes ?? 0) == 0 { closeAfterFlush() }
+        perform(machine.drain())
     }
 
     // MARK: Timers
 
-    func armTimer(_ kind: TimerKind) {
+    /// Runs the timer the machine wants; a kind that is already running keeps its deadline.
+    func updateTimer() {
+        let wanted = machine.timer
+        guard wanted != timerKind || (wanted != nil && timer == nil) else { return }
         timer?.cancel()
-        timerKind = kind
+        timer = nil
+        timerKind = wanted
+        guard let kind = wanted else { return }
         let delay = kind == .idle ? loop.configuration.idleTimeout : loop.configuration.headTimeout
         timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay) { [self] in
             timer = nil
-            timedOut(kind)
-        }
-    }
-
-    private func timedOut(_ kind: TimerKind) {
-        guard state == .head, exchange == nil else { return }
-        if kind == .head, let inbound, inbound.readableBytes > 0 {
-            respondToInvalidRequest(nil)
-        } else {
-            close()
+            timerKind = nil
+            perform(machine.timerFired(kind))
         }
     }
 }

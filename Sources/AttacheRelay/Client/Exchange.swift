@@ -1,7 +1,9 @@
 import AttacheRules
 import NIOCore
 
-/// One request and its response, from the parsed request head to the end of the response.
+/// What the handler needs about the exchange in progress besides its state (which the
+/// `ClientConnectionStateMachine` keeps): the request head, the rules it runs on, the upstream
+/// connection and the facts the access log and statistics report.
 final class Exchange {
     let head: HTTPHead
     /// The request head's bytes (a slice of what the client sent); `head` holds offsets into it.
@@ -16,22 +18,15 @@ final class Exchange {
     let pathRange: Range<Int32>
     let isHeadRequest: Bool
     let upgradeRequested: Bool
+    let hasBody: Bool
 
-    var requestFramer: BodyFramer
-    var requestComplete: Bool
-    /// Request body bytes the rules answered without: read and dropped.
-    var discardRequestBody = false
     /// Body bytes received before the upstream connection was ready.
     var pendingBody: ByteBuffer?
-
+    /// The whole request body has been read (and passed on, if forwarded).
+    var requestEnded = false
     var upstream: UpstreamHandler?
-    var connecting = false
     var retried = false
     var sentContinue = false
-
-    /// The response head went to the client (pass-through or rendered).
-    var responseStarted = false
-    var responseComplete = false
     /// The upstream's chunked body is decoded for an HTTP/1.0 client.
     var dechunker: BodyFramer?
     var status = 0
@@ -52,7 +47,6 @@ final class Exchange {
         self.pathRange = pathRange
         self.isHeadRequest = isHeadRequest
         self.upgradeRequested = upgradeRequested
-        requestFramer = BodyFramer(BodyFraming.request(head))
-        requestComplete = requestFramer.isComplete
+        hasBody = BodyFraming.request(head) != .none
     }
 }
