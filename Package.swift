@@ -7,7 +7,9 @@ let package = Package(
     products: [
         .executable(name: "attache", targets: ["attache"]),
         .library(name: "AttacheRules", targets: ["AttacheRules"]),
+        .library(name: "AttacheTelemetry", targets: ["AttacheTelemetry"]),
         .library(name: "AttacheRelay", targets: ["AttacheRelay"]),
+        .library(name: "AttacheAdmin", targets: ["AttacheAdmin"]),
         // The llhttp comparison used by the tests and the differential fuzz target.
         .library(name: "HTTPDifferential", targets: ["HTTPDifferential"]),
     ],
@@ -15,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,12 +31,33 @@ let package = Package(
             dependencies: ["CLibYAML"]
         ),
         .target(
+            name: "AttacheTelemetry",
+            dependencies: [
+                "AttacheRules",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "AttacheRelay",
             dependencies: [
                 "AttacheRules",
+                "AttacheTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "AttacheAdmin",
+            dependencies: [
+                "AttacheRules",
+                "AttacheTelemetry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -49,9 +74,12 @@ let package = Package(
             name: "attache",
             dependencies: [
                 "AttacheRules",
+                "AttacheTelemetry",
                 "AttacheRelay",
+                "AttacheAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +89,22 @@ let package = Package(
             dependencies: ["AttacheRules"]
         ),
         .testTarget(
+            name: "AttacheTelemetryTests",
+            dependencies: ["AttacheTelemetry", "AttacheRules", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "AttacheAdminTests",
+            dependencies: [
+                "AttacheAdmin",
+                "AttacheTelemetry",
+                "AttacheRules",
+                "AttacheRelay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "AttacheCLITests",
             dependencies: ["attache"]
         ),
@@ -68,6 +112,7 @@ let package = Package(
             name: "AttacheRelayTests",
             dependencies: [
                 "AttacheRelay",
+                "AttacheTelemetry",
                 "HTTPDifferential",
                 "AttacheRules",
                 .product(name: "NIOCore", package: "swift-nio"),

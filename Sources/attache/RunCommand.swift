@@ -2,10 +2,13 @@
 import Glibc
 #endif
 import ArgumentParser
+import AttacheAdmin
 import AttacheRelay
 import AttacheRules
+import AttacheTelemetry
 import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// `attache run` (the default): the relay in front of one service.
@@ -15,8 +18,11 @@ struct RunCommand: ParsableCommand {
         abstract: "Relay HTTP traffic to the service and apply the rules (the default command).",
         discussion: """
             PORT and TARGET_PORT from the environment are the defaults for the listening and \
-            upstream ports. SIGTERM or SIGINT drains: no new connections, exchanges in flight \
-            finish (within --drain-timeout) with Connection: close, then attache exits 0.
+            upstream ports. The admin port (--admin) serves the dashboard, /stats, /metrics, \
+            /rules, /healthz and /readyz. SIGTERM drains: /readyz answers 503 at once, new \
+            connections are still accepted for --drain-delay, then exchanges in flight finish \
+            (within --drain-timeout) with Connection: close, and attache exits 0. SIGINT drains \
+            without the delay.
             """
     )
 
@@ -28,6 +34,15 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "The service: HOST:PORT (default 127.0.0.1:$TARGET_PORT, else 127.0.0.1:8087).")
     var upstream: String?
+
+    @Option(help: "The admin port: HOST:PORT, or 'off'. Keep it on 127.0.0.1 unless something else must scrape it.")
+    var admin: String = "127.0.0.1:9901"
+
+    @Option(help: "Access log and messages: text or json (one object per line).")
+    var logFormat: LogFormatOption = .text
+
+    @Option(help: "Print the /stats document to standard output every SECONDS (off by default).")
+    var statsInterval: Double?
 
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
@@ -44,7 +59,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the service's response head, and between body reads (504 beyond).")
     var responseTimeout: Double = 60
 
-    @Option(help: "Seconds exchanges in flight may take after SIGTERM.")
+    @Option(help: "Seconds to keep accepting after SIGTERM while /readyz answers 503 (load balancers catch up).")
+    var drainDelay: Double = 5
+
+    @Option(help: "Seconds exchanges in flight may take after SIGTERM (and --drain-delay).")
     var drainTimeout: Double = 20
 
     @Option(help: "Largest request line in bytes (414 beyond).")
@@ -63,6 +81,10 @@ struct RunCommand: ParsableCommand {
         ] where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(name) must be between 0 and 86400 seconds")
         }
+        if !(0...3600).contains(drainDelay) { throw ValidationError("--drain-delay must be between 0 and 3600 seconds") }
+        if let statsInterval, !(statsInterval >= 0.1 && statsInterval <= 86_400) {
+            throw ValidationError("--stats-interval must be between 0.1 and 86400 seconds")
+        }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         for (name, value) in [("--max-request-line", maxRequestLine), ("--max-header-bytes", maxHeaderBytes)]
         where !(256...(1 << 20)).contains(value) {
@@ -72,17 +94,24 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let format = logFormat.format
+        LoggingSystem.bootstrap { label in ProcessLogHandler(label: label, format: format) }
+        let logger = Logger(label: "attache")
         let environment = ProcessEnvironment()
         let listenAddress = try Address.parse(
             listen ?? "0.0.0.0:\(environment["PORT"] ?? "8080")", option: "--listen", defaultHost: "0.0.0.0")
         let upstreamAddress = try Address.parse(
             upstream ?? "127.0.0.1:\(environment["TARGET_PORT"] ?? "8087")", option: "--upstream",
             defaultHost: "127.0.0.1")
+        let adminAddress = admin == "off" ? nil : try Address.parse(admin, option: "--admin", defaultHost: "127.0.0.1")
+        if let adminAddress, adminAddress.port != 0, adminAddress.port == listenAddress.port {
+            throw ValidationError("--admin must not use the relay's port \(listenAddress.port)")
+        }
 
         let outcome = RuleLoader().load(path: rules)
-        for diagnostic in outcome.diagnostics { printError(diagnostic.renderedWithNotes) }
+        for diagnostic in outcome.diagnostics { Self.log(diagnostic, to: logger, format: format) }
         guard let table = outcome.table else {
-            printError("attache: the rules in '\(rules)' have errors; not starting (check them with: attache lint \(rules))")
+            logger.error("the rules in '\(rules)' have errors; not starting (check them with: attache lint \(rules))")
             throw ExitCode(1)
         }
 
@@ -96,39 +125,80 @@ struct RunCommand: ParsableCommand {
             connectTimeout: .seconds(connectTimeout), responseTimeout: .seconds(responseTimeout),
             drainTimeout: .seconds(drainTimeout))
 
+        let telemetry = Telemetry(rulesPath: rules, logFormat: format)
         let server: RelayServer
-        let bound: SocketAddress
         do {
-            server = try RelayServer(configuration: configuration, table: table)
+            server = try RelayServer(
+                configuration: configuration, table: table, warnings: outcome.diagnostics, telemetry: telemetry)
         } catch {
-            printError("attache: cannot use the upstream \(upstreamAddress.text): \(error)")
+            logger.error("cannot use the upstream \(upstreamAddress.text): \(error)")
             throw ExitCode(1)
         }
+        var adminServer: AdminServer?
+        var adminText = "no admin port"
+        if let adminAddress {
+            let started = AdminServer(telemetry: telemetry)
+            do {
+                let bound = try started.start(host: adminAddress.host, port: adminAddress.port)
+                adminServer = started
+                adminText = "admin on \(bound.ipAddress ?? adminAddress.host):\(bound.port ?? adminAddress.port)"
+            } catch {
+                logger.error("cannot listen on \(adminAddress.text) (--admin): \(Self.describe(error))")
+                started.shutdown()
+                server.shutdown()
+                throw ExitCode(1)
+            }
+        }
+        let bound: SocketAddress
         do {
             bound = try server.start()
         } catch {
-            printError("attache: cannot listen on \(listenAddress.text): \(Self.describe(error))")
+            logger.error("cannot listen on \(listenAddress.text): \(Self.describe(error))")
+            adminServer?.shutdown()
             server.shutdown()
             throw ExitCode(1)
         }
-        printError(
-            "attache: listening on \(bound.ipAddress ?? listenAddress.host):\(bound.port ?? listenAddress.port), "
-                + "relaying to \(upstreamAddress.text) with \(table.rules.count) rules from \(rules)")
+        let listening = "\(bound.ipAddress ?? listenAddress.host):\(bound.port ?? listenAddress.port)"
+        logger.info(
+            "listening on \(listening), relaying to \(upstreamAddress.text) with \(table.rules.count) rules from \(rules); \(adminText)")
 
-        let stop = DispatchSemaphore(value: 0)
-        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
+        let printer = statsInterval.map { StatsPrinter(telemetry: telemetry, interval: $0) }
+        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
+        let received = stop.wait()
+        telemetry.status.setPhase(.draining)
+        let delay = received == SIGTERM ? drainDelay : 0
+        if delay > 0 {
+            logger.info("draining: /readyz answers 503; accepting for \(Self.seconds(delay)) more, then up to \(Self.seconds(drainTimeout)) for exchanges in flight")
+            usleep(UInt32(delay * 1_000_000))
+        } else {
+            logger.info("draining (up to \(Self.seconds(drainTimeout)))")
         }
-        stop.wait()
-        printError("attache: draining (up to \(Int(drainTimeout)) s)")
         server.drain(timeout: configuration.drainTimeout)
+        printer?.stop()
         server.shutdown()
-        for source in signals { source.cancel() }
-        printError("attache: stopped")
+        adminServer?.shutdown()
+        logger.info("stopped")
+    }
+
+    /// `5 s`, `0.5 s`.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
+    }
+
+    /// A startup diagnostic: the compiler-style line as text; the fields apart in JSON.
+    static func log(_ diagnostic: Diagnostic, to logger: Logger, format: LogFormat) {
+        let level: Logger.Level = diagnostic.severity == .error ? .error : .warning
+        switch format {
+        case .text:
+            logger.log(level: level, "\(diagnostic.renderedWithNotes)")
+        case .json:
+            logger.log(
+                level: level, "\(diagnostic.message)",
+                metadata: [
+                    "code": "\(diagnostic.code.rawValue)",
+                    "location": "\(diagnostic.location?.description ?? "")",
+                ])
+        }
     }
 
     /// The system's words for an error ("Address already in use"), not NIO's call trace.
@@ -174,5 +244,62 @@ struct ProcessEnvironment {
         guard let value = getenv(name) else { return nil }
         let text = String(cString: value)
         return text.isEmpty ? nil : text
+    }
+}
+
+/// `--log-format`.
+enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case json
+
+    var format: LogFormat { self == .text ? .text : .json }
+}
+
+/// Blocks until one of the signals arrives; returns which.
+final class SignalWaiter: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+    private let received = NIOLockedValueBox<Int32>(0)
+
+    init(signals: [Int32]) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                received.withLockedValue { if $0 == 0 { $0 = number } }
+                semaphore.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func wait() -> Int32 {
+        semaphore.wait()
+        return received.withLockedValue { $0 }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}
+
+/// `--stats-interval`: the /stats document as one line on standard output, every interval.
+final class StatsPrinter {
+    private let timer: DispatchSourceTimer
+
+    init(telemetry: Telemetry, interval: Double) {
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "attache.stats-printer"))
+        let nanoseconds = Int(interval * 1e9)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
+        timer.setEventHandler {
+            let line = telemetry.statsSnapshot().json() + [UInt8(ascii: "\n")]
+            telemetry.accessLog.write(line, lines: 1)
+        }
+        timer.resume()
+    }
+
+    func stop() {
+        timer.cancel()
     }
 }

@@ -15,7 +15,9 @@ struct RunCommandTests {
 
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
-            process.arguments = arguments
+            // Tests run side by side: the admin port takes any free port unless a test chooses.
+            process.arguments = arguments.first == "run" && !arguments.contains("--admin")
+                ? arguments + ["--admin", "127.0.0.1:0"] : arguments
             process.currentDirectoryURL = URL(fileURLWithPath: CLITests.repository)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errorPipe
@@ -67,7 +69,7 @@ struct RunCommandTests {
         let running = try Running(["run", "--rules", path, "--listen", "127.0.0.1:0"])
         #expect(running.wait(timeout: 10) == 1)
         #expect(running.errorText.value == """
-            \(path):3:13: error: unknown key 'stauts' in 'when' (did you mean 'status'?) [A101]
+            attache: \(path):3:13: error: unknown key 'stauts' in 'when' (did you mean 'status'?) [A101]
             attache: the rules in '\(path)' have errors; not starting (check them with: attache lint \(path))
 
             """)
@@ -97,7 +99,7 @@ struct RunCommandTests {
         defer { upstream.stop() }
         let running = try Running([
             "run", "--rules", "rules", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
-            "--drain-timeout", "5",
+            "--drain-timeout", "5", "--drain-delay", "0",
         ])
         let port = try #require(running.listeningPort())
         let client = try CLISocket(port: port)

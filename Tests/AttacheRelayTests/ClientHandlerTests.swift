@@ -1,4 +1,5 @@
 import AttacheRules
+import AttacheTelemetry
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -33,7 +34,8 @@ import Testing
             let state = LoopState(
                 eventLoop: loop, configuration: configuration,
                 upstreamAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 9), table: table,
-                accessLog: AccessLogWriter(descriptor: -1), observer: nil, hostName: "test", loopIndex: 0)
+                plan: .empty, telemetry: Telemetry(accessLog: AccessLogWriter(descriptor: -1)), hostName: "test",
+                loopIndex: 0)
             try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: state))
             try channel.connect(to: SocketAddress(ipAddress: "10.1.2.3", port: 5555)).wait()
         }

@@ -1,4 +1,5 @@
 import AttacheRules
+import AttacheTelemetry
 import NIOCore
 
 extension ClientHandler {
@@ -13,7 +14,7 @@ extension ClientHandler {
         }
         let method = headBytes.getSlice(at: headBytes.readerIndex + Int(head.method.lowerBound), length: head.method.count)!
         let exchange = Exchange(
-            head: head, headBytes: headBytes, table: table, start: .now(), requestID: loop.nextRequestID(),
+            head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(), requestID: loop.nextRequestID(),
             normalizedPath: outcome == .normalized ? loop.pathScratch : nil, pathRange: pathRange,
             isHeadRequest: method.readableBytesView.elementsEqual("HEAD".utf8),
             upgradeRequested: head.version == .http11 && head.connectionUpgrade
@@ -236,26 +237,39 @@ extension ClientHandler {
             table.completionRules(view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
         }
         guard !loop.completion.isEmpty else { return }
+        // One set of figures for every rule that logs or records this exchange.
+        let duration = (NIODeadline.now() - exchange.start).nanoseconds
+        let upstream = exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds }
+        let time = SystemClock.epochNanoseconds()
         let matched = loop.completion
         for index in matched {
             let rule = table.rules[Int(index)]
             let captures = rule.conditions.captureNames.isEmpty
                 ? [:] : withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             withRequestContext(exchange) { context in
+                context.durationNanoseconds = duration
+                context.upstreamNanoseconds = upstream
                 context.ruleName = rule.name
                 context.captures = captures
+                let method = slice(context.bytes, context.head.method)
                 if let log = rule.log {
                     loop.renderOutput.removeAll(keepingCapacity: true)
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
-                    loop.log(loop.renderOutput)
+                    loop.renderOutput.withUnsafeBytes { message in
+                        loop.log(
+                            AccessLogEntry(
+                                epochNanoseconds: time, rule: rule.name, message: message, method: method,
+                                path: context.path, status: status, durationNanoseconds: duration,
+                                upstreamNanoseconds: upstream, requestID: exchange.requestID,
+                                clientIP: context.clientAddress))
+                    }
                 }
-                if let record = rule.record, let observer = loop.observer {
+                if let record = rule.record, let slot = exchange.plan.slot(forRule: Int(index)) {
                     loop.renderOutput.removeAll(keepingCapacity: true)
                     record.key.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
-                    observer.exchangeCompleted(
-                        rule: rule, key: loop.renderOutput, status: status,
-                        durationNanoseconds: context.durationNanoseconds ?? 0,
-                        upstreamNanoseconds: context.upstreamNanoseconds)
+                    loop.record(
+                        slot: slot, key: loop.renderOutput, method: method, status: status,
+                        durationNanoseconds: duration, upstreamNanoseconds: upstream, epochNanoseconds: time)
                 }
             }
         }

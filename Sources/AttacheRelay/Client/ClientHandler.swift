@@ -42,7 +42,7 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if let address = context.channel.remoteAddress?.ipAddress { clientAddress = address }
-        loop.clients[ObjectIdentifier(self)] = self
+        loop.clientOpened(self)
         updateTimer()
         context.fireChannelActive()
     }
@@ -50,7 +50,7 @@ final class ClientHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
-        loop.clients[ObjectIdentifier(self)] = nil
+        loop.clientClosed(self)
         let wasTunnel = machine.state == .tunnel
         let responseStarted = machine.responseStarted
         let responseComplete = machine.responseComplete

@@ -1,4 +1,5 @@
 import AttacheRules
+import AttacheTelemetry
 import NIOCore
 
 /// What the handler needs about the exchange in progress besides its state (which the
@@ -10,6 +11,8 @@ final class Exchange {
     let headBytes: ByteBuffer
     /// The table the exchange started with: a reload never changes the rules mid-exchange.
     let table: RuleTable
+    /// Where the table's `record` actions go.
+    let plan: RecordPlan
     let start: NIODeadline
     let requestID: String
     /// The path rules see, when normalizing changed it (otherwise it is in `headBytes`).
@@ -35,12 +38,13 @@ final class Exchange {
     var firstResponseByte: NIODeadline?
 
     init(
-        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, start: NIODeadline, requestID: String,
+        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: String,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
     ) {
         self.head = head
         self.headBytes = headBytes
         self.table = table
+        self.plan = plan
         self.start = start
         self.requestID = requestID
         self.normalizedPath = normalizedPath

@@ -1,50 +1,60 @@
 import AttacheRules
+import AttacheTelemetry
 import NIOCore
 
-/// What the connections of one event loop share: the current rule table (swapped on reload by
-/// a task on this loop, so reading it needs no lock), working memory for evaluating rules,
-/// the upstream pool, and the access-log batch. Only ever touched on its loop.
+/// What the connections of one event loop share: the current rule table and its record plan
+/// (swapped on reload by a task on this loop, so reading them needs no lock), working memory for
+/// evaluating rules, the upstream pool, and the batches of access-log lines and statistics.
+/// Only ever touched on its loop.
 final class LoopState {
     let eventLoop: EventLoop
     let configuration: RelayConfiguration
     let pool: UpstreamPool
-    let accessLog: AccessLogWriter
-    let observer: ExchangeObserver?
+    let telemetry: Telemetry
     let hostName: String
     private(set) var table: RuleTable
+    private(set) var plan: RecordPlan
     var scratch = MatchScratch()
     var completion: [Int32] = []
     var headerFields: [HeaderField] = []
     var pathScratch: [UInt8] = []
     var renderScratch: [UInt8] = []
     var renderOutput: [UInt8] = []
+    private let recorder: StatsRecorder
+    private var jsonWriter = JSONWriter(capacity: 1024)
     private var logBatch: [UInt8] = []
     private var logLines = 0
-    private var logFlushScheduled = false
+    private var flushScheduled = false
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
     /// Client connections open on this loop, for draining.
     var clients: [ObjectIdentifier: ClientHandler] = [:]
     private(set) var draining = false
 
+    /// Log lines and statistics are handed on at most this long after an exchange ends.
+    static let flushInterval = TimeAmount.milliseconds(100)
+
     init(
         eventLoop: EventLoop, configuration: RelayConfiguration, upstreamAddress: SocketAddress, table: RuleTable,
-        accessLog: AccessLogWriter, observer: ExchangeObserver?, hostName: String, loopIndex: Int
+        plan: RecordPlan, telemetry: Telemetry, hostName: String, loopIndex: Int
     ) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.pool = UpstreamPool(eventLoop: eventLoop, configuration: configuration, address: upstreamAddress)
         self.table = table
-        self.accessLog = accessLog
-        self.observer = observer
+        self.plan = plan
+        self.telemetry = telemetry
+        self.recorder = StatsRecorder(store: telemetry.stats)
         self.hostName = hostName
         var generator = SystemRandomNumberGenerator()
         requestIDPrefix = String(generator.next() & 0xFFFF_FFFF, radix: 16) + "-\(loopIndex)-"
         logBatch.reserveCapacity(64 * 1024)
     }
 
-    func replaceTable(_ table: RuleTable) {
+    func replaceTable(_ table: RuleTable, plan: RecordPlan) {
         self.table = table
+        self.plan = plan
+        recorder.keepOnly(plan)
     }
 
     /// A new request id: unique per process, cheap (no randomness per request).
@@ -53,27 +63,66 @@ final class LoopState {
         return requestIDPrefix + String(requestCounter, radix: 16)
     }
 
-    /// Appends one access-log line; lines are written in batches, at most 100 ms later.
-    func log(_ line: [UInt8]) {
-        logBatch.append(contentsOf: line)
+    // MARK: Access log and statistics
+
+    /// Appends one access-log line (the rendered template, or in JSON the whole entry).
+    func log(_ entry: AccessLogEntry) {
+        switch telemetry.logFormat {
+        case .text:
+            logBatch.append(contentsOf: entry.message)
+        case .json:
+            jsonWriter.reset()
+            entry.writeJSON(to: &jsonWriter)
+            logBatch.append(contentsOf: jsonWriter.bytes)
+        }
         logBatch.append(UInt8(ascii: "\n"))
         logLines += 1
-        if logBatch.count >= 64 * 1024 {
-            flushLog()
-        } else if !logFlushScheduled {
-            logFlushScheduled = true
-            eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .milliseconds(100)) { [self] in
-                logFlushScheduled = false
-                flushLog()
-            }
+        if logBatch.count >= 64 * 1024 { flushLog() } else { scheduleFlush() }
+    }
+
+    /// Records a finished exchange under `key` for the rule in `slot`.
+    func record(
+        slot: Int32, key: [UInt8], method: UnsafeRawBufferPointer, status: Int, durationNanoseconds: Int64,
+        upstreamNanoseconds: Int64?, epochNanoseconds: Int64
+    ) {
+        let full = recorder.record(
+            slot: slot, key: key, method: method, status: status, durationNanoseconds: durationNanoseconds,
+            upstreamNanoseconds: upstreamNanoseconds, epochNanoseconds: epochNanoseconds)
+        if full { recorder.flush() } else { scheduleFlush() }
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: Self.flushInterval) { [self] in
+            flushScheduled = false
+            flush()
         }
     }
 
-    func flushLog() {
+    /// Hands the pending log lines to the writer and the pending statistics to the store.
+    func flush() {
+        flushLog()
+        recorder.flush()
+    }
+
+    private func flushLog() {
         guard !logBatch.isEmpty else { return }
-        accessLog.write(logBatch, lines: logLines)
+        telemetry.accessLog.write(logBatch, lines: logLines)
         logBatch.removeAll(keepingCapacity: true)
         logLines = 0
+    }
+
+    // MARK: Connections
+
+    func clientOpened(_ client: ClientHandler) {
+        clients[ObjectIdentifier(client)] = client
+        telemetry.metrics.connectionOpened()
+    }
+
+    func clientClosed(_ client: ClientHandler) {
+        guard clients.removeValue(forKey: ObjectIdentifier(client)) != nil else { return }
+        telemetry.metrics.connectionClosed()
     }
 
     /// Stops keep-alive on this loop: idle connections close now, busy ones after their exchange.
@@ -82,9 +131,4 @@ final class LoopState {
         for client in Array(clients.values) { client.drain() }
         pool.closeAll()
     }
-}
-
-/// Where finished exchanges go besides the access log (statistics plug in here).
-protocol ExchangeObserver: AnyObject {
-    func exchangeCompleted(rule: Rule, key: [UInt8], status: Int, durationNanoseconds: Int64, upstreamNanoseconds: Int64?)
 }

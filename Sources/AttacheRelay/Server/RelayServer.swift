@@ -2,19 +2,18 @@
 import Glibc
 #endif
 import AttacheRules
-import Logging
+import AttacheTelemetry
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// The relay: listens for clients, runs one `ClientHandler` per connection on one of its event
-/// loops, and holds the per-loop state (rules, upstream pool, access log).
+/// loops, and holds the per-loop state (rules, upstream pool, access log and statistics batches).
 public final class RelayServer: Sendable {
     public let configuration: RelayConfiguration
     private let group: MultiThreadedEventLoopGroup
     private let loops: LoopStates
-    private let accessLog: AccessLogWriter
-    private let logger: Logger
+    public let telemetry: Telemetry
     private let serverChannel = NIOLockedValueBox<Channel?>(nil)
 
     /// Each loop's state, keyed by loop; built once, then each entry is used only on its loop.
@@ -26,25 +25,34 @@ public final class RelayServer: Sendable {
         }
     }
 
-    /// Resolves the upstream address and prepares the loops; nothing is bound yet.
+    /// Resolves the upstream address and prepares the loops; nothing is bound yet. `table`
+    /// becomes generation 1 of the rules `telemetry` reports.
     public init(
-        configuration: RelayConfiguration, table: RuleTable, accessLog: AccessLogWriter = AccessLogWriter(),
-        logger: Logger = Logger(label: "attache")
+        configuration: RelayConfiguration, table: RuleTable, warnings: [Diagnostic] = [],
+        telemetry: Telemetry = Telemetry()
     ) throws {
         self.configuration = configuration
-        self.accessLog = accessLog
-        self.logger = logger
+        self.telemetry = telemetry
         let upstream = try RelayServer.resolve(configuration.upstreamHost, configuration.upstreamPort)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         self.group = group
         var loops = LoopStates()
         let hostName = RelayServer.hostName()
+        let plan = telemetry.install(table, warnings: warnings).plan
         for (index, eventLoop) in group.makeIterator().enumerated() {
             loops.states[ObjectIdentifier(eventLoop)] = LoopState(
                 eventLoop: eventLoop, configuration: configuration, upstreamAddress: upstream, table: table,
-                accessLog: accessLog, observer: nil, hostName: hostName, loopIndex: index)
+                plan: plan, telemetry: telemetry, hostName: hostName, loopIndex: index)
         }
         self.loops = loops
+        let states = loops
+        telemetry.setFlushHandler {
+            // Off the loops (the admin port's worker, the stats printer): wait for each loop.
+            for state in states.states.values {
+                let eventLoop = state.eventLoop
+                _ = try? eventLoop.submit { states.state(for: eventLoop).flush() }.wait()
+            }
+        }
     }
 
     /// Binds the listening socket; returns the bound address (useful with port 0).
@@ -67,12 +75,17 @@ public final class RelayServer: Sendable {
             }
         let channel = try bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).wait()
         serverChannel.withLockedValue { $0 = channel }
+        telemetry.status.setPhase(.serving)
         return channel.localAddress!
     }
 
-    /// Installs a new rule table; exchanges in flight finish on the one they started with.
-    public func replaceTable(_ table: RuleTable) {
-        onEachLoop { $0.replaceTable(table) }
+    /// Installs a new rule table (a reload); exchanges in flight finish on the one they
+    /// started with. Returns the new generation.
+    @discardableResult
+    public func replaceTable(_ table: RuleTable, warnings: [Diagnostic] = []) -> Int {
+        let (generation, plan) = telemetry.install(table, warnings: warnings, isReload: true)
+        _ = onEachLoop { $0.replaceTable(table, plan: plan) }
+        return generation
     }
 
     /// Runs `body` with each loop's state, on that loop, and waits for all.
@@ -87,6 +100,7 @@ public final class RelayServer: Sendable {
     /// Stops accepting, lets exchanges in flight finish (each response with
     /// `Connection: close`) for up to `timeout`, then closes what is left. Blocks.
     public func drain(timeout: TimeAmount) {
+        telemetry.status.setPhase(.draining)
         let channel = serverChannel.withLockedValue { channel -> Channel? in
             defer { channel = nil }
             return channel
@@ -101,14 +115,14 @@ public final class RelayServer: Sendable {
         }
         _ = onEachLoop { state in
             for client in Array(state.clients.values) { client.close() }
-            state.flushLog()
+            state.flush()
         }
     }
 
     /// Stops the event loops (after `drain`).
     public func shutdown() {
-        _ = onEachLoop { $0.flushLog() }
-        accessLog.flush()
+        _ = onEachLoop { $0.flush() }
+        telemetry.accessLog.flush()
         try? group.syncShutdownGracefully()
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AttacheRelay
 import AttacheRules
+import AttacheTelemetry
 import Foundation
 import NIOCore
 
@@ -14,7 +15,10 @@ final class RelayHarness {
     /// The access log goes into this pipe, so tests can read the lines.
     private let logPipe: (read: Int32, write: Int32)
 
-    init(rules: String = "rules: []\n", configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
+    init(
+        rules: String = "rules: []\n", logFormat: LogFormat = .text,
+        configure: (inout RelayConfiguration) -> Void = { _ in }
+    ) throws {
         upstream = try TestUpstream()
         let outcome = RuleLoader().load(text: rules)
         guard let table = outcome.table else {
@@ -28,7 +32,8 @@ final class RelayHarness {
             listenHost: "127.0.0.1", listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: upstream.port, threads: 2)
         configure(&configuration)
         server = try RelayServer(
-            configuration: configuration, table: table, accessLog: AccessLogWriter(descriptor: logPipe.write))
+            configuration: configuration, table: table,
+            telemetry: Telemetry(accessLog: AccessLogWriter(descriptor: logPipe.write), logFormat: logFormat))
         port = try server.start().port!
     }
 

@@ -203,6 +203,8 @@ private final class TestUpstreamHandler: ChannelInboundHandler {
             context.eventLoop.scheduleTask(in: .milliseconds(Int64(argument) ?? 0)) {
                 bound.value.0.send(bound.value.1, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndelayed")
             }
+        case "set-cookie":
+            send(context, "HTTP/1.1 200 OK\r\nSet-Cookie: sid=SECRET-SET-COOKIE\r\nContent-Length: 2\r\n\r\nok")
         case "bad-status":
             send(context, "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n")
         case "cl-te":
