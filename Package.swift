@@ -94,15 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AttacheAdminTests",
-            dependencies: [
-                "AttacheAdmin",
-                "AttacheTelemetry",
-                "AttacheRules",
-                "AttacheRelay",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            dependencies: ["AttacheAdmin", "AttacheTelemetry", "AttacheRules"]
         ),
         .testTarget(
             name: "AttacheCLITests",
@@ -113,6 +105,7 @@ let package = Package(
             dependencies: [
                 "AttacheRelay",
                 "AttacheTelemetry",
+                "AttacheAdmin",
                 "HTTPDifferential",
                 "AttacheRules",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 
 /// One admin connection: NIOHTTP1 parses the requests (the admin port is not on the data
-/// path), the router answers on a worker queue (gathering statistics waits for the relay's
-/// loops), and the answer is written back in order.
+/// path) and its pipelining handler hands them over one at a time; the router answers on a
+/// worker queue (gathering statistics waits for the relay's loops), and the answer is written
+/// back on the connection's loop.
 final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -12,8 +13,8 @@ final class AdminHandler: ChannelInboundHandler {
     private let router: AdminRouter
     private let queue: DispatchQueue
     private var head: HTTPRequestHead?
-    /// A response is being prepared; reading waits until it is written (one at a time).
-    private var busy = false
+    /// Cleared when the handler leaves the pipeline: an answer computed after that is dropped.
+    private var attached = true
 
     init(router: AdminRouter, queue: DispatchQueue) {
         self.router = router
@@ -34,7 +35,6 @@ final class AdminHandler: ChannelInboundHandler {
     }
 
     private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        busy = true
         let router = self.router
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let method = head.method.rawValue
@@ -48,8 +48,12 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        attached = false
+    }
+
     private func write(_ response: AdminResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
-        busy = false
+        guard attached else { return }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: String(response.body.count))
@@ -63,28 +67,15 @@ final class AdminHandler: ChannelInboundHandler {
         if request.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
-        let done = context.writeAndFlushPromise()
+        let done = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
         if !keepAlive {
             let channel = context.channel
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            context.read()
         }
-    }
-
-    func read(context: ChannelHandlerContext) {
-        // Pipelined requests wait until the answer in progress is written.
-        if !busy { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
-    }
-}
-
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> {
-        eventLoop.makePromise()
     }
 }

@@ -7,11 +7,13 @@ import Testing
 /// `attache run` as a process: startup errors, and the SIGTERM drain.
 @Suite(.serialized)
 struct RunCommandTests {
-    /// A started process with its standard error collected.
+    /// A started process with its standard output and standard error collected.
     final class Running {
         let process = Process()
         let errorPipe = Pipe()
+        let outputPipe = Pipe()
         let errorText = LockedText()
+        let outputText = LockedText()
 
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
@@ -19,13 +21,40 @@ struct RunCommandTests {
             process.arguments = arguments.first == "run" && !arguments.contains("--admin")
                 ? arguments + ["--admin", "127.0.0.1:0"] : arguments
             process.currentDirectoryURL = URL(fileURLWithPath: CLITests.repository)
-            process.standardOutput = FileHandle.nullDevice
+            process.standardOutput = outputPipe
             process.standardError = errorPipe
             let text = errorText
             errorPipe.fileHandleForReading.readabilityHandler = { handle in
                 text.append(String(decoding: handle.availableData, as: UTF8.self))
             }
+            let output = outputText
+            outputPipe.fileHandleForReading.readabilityHandler = { handle in
+                output.append(String(decoding: handle.availableData, as: UTF8.self))
+            }
             try process.run()
+        }
+
+        /// The admin port from "…; admin on 127.0.0.1:PORT".
+        func adminPort(timeout: Double = 10) -> Int? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let range = errorText.value.range(of: "admin on 127.0.0.1:") {
+                    return Int(errorText.value[range.upperBound...].prefix { $0.isNumber })
+                }
+                if !process.isRunning { return nil }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        /// Waits for a line of standard output that satisfies `match`.
+        func outputLine(timeout: Double = 10, where match: (String) -> Bool) -> String? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let line = outputText.value.split(separator: "\n").map(String.init).first(where: match) { return line }
+                usleep(20_000)
+            }
+            return nil
         }
 
         /// The port from "attache: listening on 127.0.0.1:PORT, …".
@@ -51,6 +80,7 @@ struct RunCommandTests {
                 return nil
             }
             errorPipe.fileHandleForReading.readabilityHandler = nil
+            outputPipe.fileHandleForReading.readabilityHandler = nil
             return process.terminationStatus
         }
     }
@@ -114,6 +144,72 @@ struct RunCommandTests {
         #expect(running.errorText.value.hasSuffix("attache: draining (up to 5 s)\nattache: stopped\n"))
         // Nothing listens any more.
         #expect(throws: (any Error).self) { try CLISocket(port: port) }
+    }
+
+    @Test func readyzTurns503OnSigtermWhileStillServingThenExitZero() throws {
+        let upstream = try SlowUpstream()
+        defer { upstream.stop() }
+        let running = try Running([
+            "run", "--rules", "rules", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:\(upstream.port)",
+            "--drain-delay", "1", "--drain-timeout", "5",
+        ])
+        let port = try #require(running.listeningPort())
+        let adminPort = try #require(running.adminPort())
+        #expect(CLISocket.get(port: adminPort, path: "/readyz")?.hasPrefix("HTTP/1.0 200 OK\r\n") == true)
+        kill(running.process.processIdentifier, SIGTERM)
+        var sawNotReady = false
+        let deadline = Date().addingTimeInterval(0.8)
+        while Date() < deadline, !sawNotReady {
+            sawNotReady = CLISocket.get(port: adminPort, path: "/readyz")?.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") == true
+            usleep(20_000)
+        }
+        #expect(sawNotReady)
+        // During the delay new connections are still accepted and served.
+        let client = try CLISocket(port: port)
+        try client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        let response = client.readUntilClosed(timeout: 5)
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(response.hasSuffix("\r\n\r\nslow"))
+        #expect(running.wait(timeout: 10) == 0)
+        #expect(running.errorText.value.contains(
+            "attache: draining: /readyz answers 503; accepting for 1 s more, then up to 5 s for exchanges in flight\n"))
+        #expect(running.errorText.value.hasSuffix("attache: stopped\n"))
+    }
+
+    @Test func statsIntervalPrintsTheStatsDocument() throws {
+        // Nothing listens on port 1: the exchange ends in a 502, which `profile` records too.
+        let running = try Running([
+            "run", "--rules", "rules", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1",
+            "--stats-interval", "0.2", "--log-format", "json",
+        ])
+        defer { kill(running.process.processIdentifier, SIGINT) }
+        let port = try #require(running.listeningPort())
+        let client = try CLISocket(port: port)
+        try client.send("GET /unreachable HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(client.readUntilClosed(timeout: 5).hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        let line = try #require(running.outputLine { $0.contains("\"/unreachable\":{") })
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let key = try #require(
+            (((document["rules"] as? [String: Any])?["profile"] as? [String: Any])?["keys"] as? [String: Any])?[
+                "/unreachable"] as? [String: Any])
+        #expect(key["hits"] as? Int == 1)
+        #expect(key["statuses"] as? [String: Int] == ["502": 1])
+        #expect(document["generation"] as? Int == 1)
+        // The access log is JSON too, and so are attache's own messages.
+        let access = try #require(running.outputLine { $0.contains("\"rule\":\"access\"") })
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(access.utf8)) as? [String: Any])
+        #expect(entry["status"] as? Int == 502)
+        #expect(entry["path"] as? String == "/unreachable")
+        let first = try #require(running.errorText.value.split(separator: "\n").first)
+        let message = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+        #expect((message["message"] as? String)?.hasPrefix("listening on 127.0.0.1:") == true)
+        #expect(message["level"] as? String == "info")
+    }
+
+    @Test func adminOnTheRelayPortIsRefused() throws {
+        let running = try Running(["run", "--listen", "127.0.0.1:18123", "--admin", "127.0.0.1:18123"])
+        #expect(running.wait(timeout: 10) == 64)
+        #expect(running.errorText.value.contains("--admin must not use the relay's port 18123"))
     }
 }
 
@@ -191,6 +287,13 @@ final class CLISocket {
     func send(_ text: String) throws {
         let bytes = Array(text.utf8)
         guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw CLISocketError.send }
+    }
+
+    /// One `GET` on a new connection (HTTP/1.0, so the server closes); `nil` if nothing answers.
+    static func get(port: Int, path: String) -> String? {
+        guard let socket = try? CLISocket(port: port) else { return nil }
+        guard (try? socket.send("GET \(path) HTTP/1.0\r\n\r\n")) != nil else { return nil }
+        return socket.readUntilClosed(timeout: 2)
     }
 
     func readUntilClosed(timeout: Double) -> String {
