@@ -91,7 +91,7 @@ import Testing
         ]),
         Case(code: .invalidRecordOption, yaml: "rules:\n  - name: a\n    record: { history: 5000, max_keys: 0 }\n", expected: [
             "rules.yaml:3:24: error: history must be between 0 and 1000, not 5000 [A123]",
-            "rules.yaml:3:40: error: max_keys must be between 1 and 1000000, not 0 [A123]",
+            "rules.yaml:3:40: error: max_keys must be between 1 and 100000, not 0 [A123]",
         ]),
         Case(code: .bodyNotAllowed, yaml: "rules:\n  - name: a\n    respond:\n      status: 304\n      body: nope\n", expected: [
             "rules.yaml:5:13: error: status 304 responses have no body (RFC 9110 §15.3.5, §15.4.5) [A124]"

@@ -83,6 +83,21 @@ struct StatsStoreTests {
         #expect(b.statuses == [StatusCount(status: 404, count: 1)])
     }
 
+    @Test func historyIsInTimeOrderWhateverOrderLoopsHandOver() throws {
+        let store = StatsStore()
+        let plan = store.plan(for: try Self.table(Self.profile), generation: 1)
+        let slot = try #require(plan.slot(forRule: 0))
+        var first = Feed(recorder: StatsRecorder(store: store), slot: slot)
+        var second = Feed(recorder: StatsRecorder(store: store), slot: slot, time: first.time + 500_000)
+        first.add("/x", method: "A", milliseconds: 1)  // +1.0 ms
+        second.add("/x", method: "B", milliseconds: 1)  // +1.5 ms
+        first.add("/x", method: "C", milliseconds: 1)  // +2.0 ms
+        second.recorder.flush()
+        first.recorder.flush()
+        let key = try #require(store.snapshot().rules[0].key("/x"))
+        #expect(key.history.map(\.method) == ["A", "B", "C"])
+    }
+
     @Test func percentilesAreWithinOnePercent() throws {
         let store = StatsStore()
         var feed = try Self.feed(store)

@@ -198,7 +198,7 @@ final class RuleSetDecoder {
                 case "history":
                     history = recordOption(pair, in: 0...1000, expected: "a number of exchanges") ?? history
                 case "max_keys":
-                    maximumKeys = recordOption(pair, in: 1...1_000_000, expected: "a number of keys") ?? maximumKeys
+                    maximumKeys = recordOption(pair, in: 1...100_000, expected: "a number of keys") ?? maximumKeys
                 default:
                     break
                 }

@@ -41,8 +41,9 @@ final class KeyStats {
     }
 
     func snapshot(key: String) -> KeySnapshot {
-        // Oldest first: the ring's next slot holds the oldest entry once it has wrapped.
-        let ordered = history.count < historyCapacity ? history : Array(history[historyNext...] + history[..<historyNext])
+        // Oldest first. Loops hand their batches over separately, so entries from two loops can
+        // arrive out of order: sort by the time each exchange finished.
+        let ordered = history.sorted { $0.time < $1.time }
         return KeySnapshot(
             key: key, duration: duration.snapshot, upstream: upstream?.snapshot,
             statuses: statuses.map { StatusCount(status: Int($0.status), count: $0.count) }.sorted { $0.status < $1.status },
