@@ -23,6 +23,16 @@ let package = Package(
             ],
             path: "Benchmarks/RuleTable",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "AttacheRules", package: "attache"),
+                .product(name: "AttacheTelemetry", package: "attache"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Telemetry",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -60,6 +60,12 @@ public enum Escaping {
         }
     }
 
+    /// The same for raw bytes, compiled here for them: other modules (the JSON access log) call
+    /// this rather than the generic version, which they could only run unspecialized.
+    public static func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+        appendJSONString(bytes[...], to: &output)
+    }
+
     /// A whole JSON string literal, quotes included.
     public static func appendJSONStringLiteral(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))

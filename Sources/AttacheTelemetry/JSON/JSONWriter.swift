@@ -56,7 +56,7 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { Escaping.appendJSONString($0, to: &bytes) }
+        value.withUTF8 { Escaping.appendJSONString(UnsafeRawBufferPointer($0), to: &bytes) }
         bytes.append(UInt8(ascii: "\""))
     }
 
