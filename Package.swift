@@ -84,9 +84,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test helpers shared by the test targets (a ConfigMap-style rules directory).
+        .target(
+            name: "AttacheTestSupport",
+            path: "Tests/AttacheTestSupport"
+        ),
         .testTarget(
             name: "AttacheRulesTests",
-            dependencies: ["AttacheRules"]
+            dependencies: ["AttacheRules", "AttacheTestSupport"]
         ),
         .testTarget(
             name: "AttacheTelemetryTests",
@@ -98,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AttacheCLITests",
-            dependencies: ["attache"]
+            dependencies: ["attache", "AttacheTestSupport"]
         ),
         .testTarget(
             name: "AttacheRelayTests",

@@ -45,6 +45,12 @@ public final class Telemetry: Sendable {
         metrics.reloadAttempted(succeeded: false)
     }
 
+    /// A reload found exactly the rule set in use: nothing changes but the last attempt.
+    public func reloadUnchanged() {
+        status.reloadUnchanged(at: SystemClock.epochNanoseconds())
+        metrics.reloadAttempted(succeeded: true)
+    }
+
     public func setFlushHandler(_ handler: @escaping @Sendable () -> Void) {
         flushHandler.withLockedValue { $0 = handler }
     }

@@ -18,7 +18,9 @@ struct RunCommand: ParsableCommand {
         abstract: "Relay HTTP traffic to the service and apply the rules (the default command).",
         discussion: """
             PORT and TARGET_PORT from the environment are the defaults for the listening and \
-            upstream ports. The admin port (--admin) serves the dashboard, /stats, /metrics, \
+            upstream ports. The rules are reloaded when their contents change (checked every \
+            --watch-interval, symlinks followed as a ConfigMap mount lays them out) and on SIGHUP; \
+            a set with errors is rejected whole and the rules in use stay. The admin port (--admin) serves the dashboard, /stats, /metrics, \
             /rules, /healthz and /readyz. SIGTERM drains: /readyz answers 503 at once, new \
             connections are still accepted for --drain-delay, then exchanges in flight finish \
             (within --drain-timeout) with Connection: close, and attache exits 0. SIGINT drains \
@@ -43,6 +45,12 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Print the /stats document to standard output every SECONDS (off by default).")
     var statsInterval: Double?
+
+    @Option(help: "Seconds between checks of the rules' contents for changes (SIGHUP reloads at once).")
+    var watchInterval: Double = 1
+
+    @Flag(help: "Do not watch the rules for changes; reload only on SIGHUP.")
+    var noWatch = false
 
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
@@ -82,6 +90,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("\(name) must be between 0 and 86400 seconds")
         }
         if !(0...3600).contains(drainDelay) { throw ValidationError("--drain-delay must be between 0 and 3600 seconds") }
+        if !(watchInterval >= 0.05 && watchInterval <= 3600) {
+            throw ValidationError("--watch-interval must be between 0.05 and 3600 seconds")
+        }
         if let statsInterval, !(statsInterval >= 0.1 && statsInterval <= 86_400) {
             throw ValidationError("--stats-interval must be between 0.1 and 86400 seconds")
         }
@@ -163,6 +174,13 @@ struct RunCommand: ParsableCommand {
             "listening on \(listening), relaying to \(upstreamAddress.text) with \(table.rules.count) rules from \(rules); \(adminText)")
 
         let printer = statsInterval.map { StatsPrinter(telemetry: telemetry, interval: $0) }
+        let watcher = RulesWatcher(
+            path: rules, table: table, server: server, logger: logger, interval: noWatch ? nil : watchInterval)
+        watcher.start()
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { watcher.reloadNow() }
+        hangup.resume()
         let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         let received = stop.wait()
         telemetry.status.setPhase(.draining)
@@ -173,6 +191,8 @@ struct RunCommand: ParsableCommand {
         } else {
             logger.info("draining (up to \(Self.seconds(drainTimeout)))")
         }
+        hangup.cancel()
+        watcher.stop()
         server.drain(timeout: configuration.drainTimeout)
         printer?.stop()
         server.shutdown()

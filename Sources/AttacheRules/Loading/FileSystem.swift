@@ -39,10 +39,16 @@ enum FileSystem {
 
     /// Reads a whole regular file; stops after `limit + 1` bytes so an oversized file (one that
     /// grew since it was measured) cannot exhaust memory. Callers compare the count to `limit`.
+    /// Opens without blocking and refuses anything but a regular file (a FIFO named
+    /// `rules.yaml` must not hang a reload).
     static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw Failure(description: "cannot open '\(path)': \(errorText())") }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw Failure(description: "cannot read '\(path)': not a regular file")
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while bytes.count <= limit {

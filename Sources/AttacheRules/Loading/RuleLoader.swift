@@ -3,7 +3,9 @@
 ///
 /// A directory contributes its `*.yaml` / `*.yml` entries in byte order of their names; entries
 /// starting with `.` are skipped (a ConfigMap mount's `..data`), symlinks are followed, and
-/// subdirectories are not read.
+/// subdirectories are not read. An entry that cannot be read (a dangling symlink, no
+/// permission, not a regular file) is an error, never silently left out: a rule set missing
+/// a file is not the rule set the operator wrote.
 public struct RuleLoader: Sendable {
     /// What loading produced. `table` is `nil` exactly when `diagnostics` has an error.
     public struct Outcome: Sendable {
@@ -122,7 +124,7 @@ public struct RuleLoader: Sendable {
         }
         return names.filter { name in
             !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
-                && FileSystem.kind(of: FileSystem.join(directory, name)) == .file
+                && FileSystem.kind(of: FileSystem.join(directory, name)) != .directory
         }
         .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         .map { FileSystem.join(directory, $0) }
@@ -139,6 +141,38 @@ public struct RuleLoader: Sendable {
 
     public static func isDirectory(_ path: String) -> Bool {
         FileSystem.kind(of: path) == .directory
+    }
+
+    /// The digest `load(path:)` would give the rule set on disk now, computed without decoding:
+    /// the rule files, then `bodyFiles` (those of the set in use). Equal to the loaded set's
+    /// `digest` exactly when the same bytes are still there, so a watcher can poll it cheaply
+    /// and check that what it compiled was not changed underneath. Anything unreadable is mixed
+    /// in as its error, so a change between two unreadable states is still seen.
+    public func fingerprint(path: String, bodyFiles: [String]) -> String {
+        var digest = SHA256()
+        let files: [String]
+        switch FileSystem.kind(of: path) {
+        case .directory:
+            do {
+                files = try RuleLoader.ruleFiles(in: path)
+            } catch {
+                return "unreadable: \(error.description)"
+            }
+        case .file:
+            files = [path]
+        case nil:
+            return "missing: \(path)"
+        case .other:
+            return "not a file or directory: \(path)"
+        }
+        for file in files + bodyFiles {
+            do {
+                RuleLoader.addToDigest(&digest, name: file, bytes: try FileSystem.read(file, limit: limits.maximumFileSize))
+            } catch {
+                digest.update("\u{0}error\u{0}\(error.description)".utf8)
+            }
+        }
+        return SHA256.hex(digest.finalize())
     }
 
     private static func addToDigest(_ digest: inout SHA256, name: String, bytes: [UInt8]) {

@@ -69,6 +69,12 @@ public final class RuntimeStatus: Sendable {
         }
     }
 
+    func reloadUnchanged(at time: Int64) {
+        state.withLockedValue {
+            $0.lastReload = ReloadAttempt(epochNanoseconds: time, succeeded: true, diagnostics: $0.rules?.warnings ?? [])
+        }
+    }
+
     func reloadFailed(_ diagnostics: [Diagnostic], at time: Int64) {
         state.withLockedValue {
             $0.lastReload = ReloadAttempt(epochNanoseconds: time, succeeded: false, diagnostics: diagnostics)
