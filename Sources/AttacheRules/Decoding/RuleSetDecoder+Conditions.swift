@@ -5,7 +5,7 @@ extension RuleSetDecoder {
         conditions.location = node.location
         guard let pairs = mapping(node, expected: "a mapping of conditions (status, method, path, headers, origin)")
         else { return conditions }
-        checkKeys(pairs, allowed: ["status", "method", "path", "headers", "origin"], in: "'when'")
+        checkKeys(pairs, allowed: RuleLanguageKeys.when, in: "'when'")
         for pair in pairs {
             switch pair.name {
             case "status": conditions.statuses = decodeStatuses(pair.value)
@@ -99,7 +99,7 @@ extension RuleSetDecoder {
             }
         case .mapping:
             guard let pairs = mapping(node, expected: "") else { return nil }
-            checkKeys(pairs, allowed: ["prefix", "regex"], in: "'path'")
+            checkKeys(pairs, allowed: RuleLanguageKeys.pathPattern, in: "'path'")
             guard pairs.count == 1, let pair = pairs.first, ["prefix", "regex"].contains(pair.name) else {
                 if pairs.allSatisfy({ ["prefix", "regex"].contains($0.name) }) {
                     diagnostics.append(
@@ -152,7 +152,7 @@ extension RuleSetDecoder {
     private func decodeHeaderTest(_ node: YAMLNode) -> HeaderCondition.Test? {
         if case .mapping = node.content {
             guard let pairs = mapping(node, expected: "") else { return nil }
-            checkKeys(pairs, allowed: ["regex", "present"], in: "a header condition")
+            checkKeys(pairs, allowed: RuleLanguageKeys.headerCondition, in: "a header condition")
             guard pairs.count == 1, let pair = pairs.first else {
                 diagnostics.append(
                     .error(.wrongType, "a header condition has exactly one of 'regex' or 'present'", at: node.location))

@@ -40,7 +40,7 @@ final class RuleSetDecoder {
             guard let root = input.root else { continue }
             if case .scalar(let scalar) = root.content, scalar.resolved == .null { continue }
             guard let pairs = mapping(root, expected: "a mapping with 'rules' and/or 'templates'") else { continue }
-            checkKeys(pairs, allowed: ["version", "templates", "rules"], in: "the top level")
+            checkKeys(pairs, allowed: RuleLanguageKeys.topLevel, in: "the top level")
             for pair in pairs {
                 switch pair.name {
                 case "version":
@@ -102,7 +102,7 @@ final class RuleSetDecoder {
 
     private func decodeRule(_ node: YAMLNode, file: SourceFile, index: Int) -> Rule? {
         guard let pairs = mapping(node, expected: "a rule (a mapping with 'name' and actions)") else { return nil }
-        checkKeys(pairs, allowed: ["name", "description", "when", "respond", "record", "log"], in: "a rule")
+        checkKeys(pairs, allowed: RuleLanguageKeys.rule, in: "a rule")
         let errorsBefore = diagnostics.errorCount
 
         var name: String? = nil
@@ -186,7 +186,7 @@ final class RuleSetDecoder {
             }
         case .mapping:
             guard let pairs = mapping(node, expected: "") else { return nil }
-            checkKeys(pairs, allowed: ["key", "history", "max_keys"], in: "'record'")
+            checkKeys(pairs, allowed: RuleLanguageKeys.record, in: "'record'")
             var key: Template? = try? TemplateParser(headerSlots: headerSlots).parse(defaultKey, use: .key)
             var history = RecordAction.defaultHistory
             var maximumKeys = RecordAction.defaultMaximumKeys
@@ -303,7 +303,7 @@ final class RuleSetDecoder {
     private func decodeResponse(_ node: YAMLNode, file: SourceFile, templateName: String?) -> ResponseTemplate? {
         let what = templateName.map { "template '\($0)'" } ?? "'respond'"
         guard let pairs = mapping(node, expected: "a response (status, headers, body)") else { return nil }
-        checkKeys(pairs, allowed: ["status", "headers", "body", "body_file"], in: what)
+        checkKeys(pairs, allowed: RuleLanguageKeys.response, in: what)
         let errorsBefore = diagnostics.errorCount
 
         var status: Int? = nil

@@ -15,12 +15,15 @@ final class RelayHarness {
     /// The access log goes into this pipe, so tests can read the lines.
     private let logPipe: (read: Int32, write: Int32)
 
+    /// `rules` is the text of one rules file, or with `rulesPath` a file or directory on disk
+    /// (relative to the repository).
     init(
-        rules: String = "rules: []\n", logFormat: LogFormat = .text,
+        rules: String = "rules: []\n", rulesPath: String? = nil, logFormat: LogFormat = .text,
         configure: (inout RelayConfiguration) -> Void = { _ in }
     ) throws {
         upstream = try TestUpstream()
-        let outcome = RuleLoader().load(text: rules)
+        let outcome = rulesPath.map { RuleLoader().load(path: RelayHarness.repository + "/" + $0) }
+            ?? RuleLoader().load(text: rules)
         guard let table = outcome.table else {
             throw HarnessError.rules(outcome.diagnostics.map(\.description).joined(separator: "\n"))
         }
@@ -36,6 +39,10 @@ final class RelayHarness {
             telemetry: Telemetry(accessLog: AccessLogWriter(descriptor: logPipe.write), logFormat: logFormat))
         port = try server.start().port!
     }
+
+    /// The repository's root (samples and rules are loaded from it).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
 
     func client() throws -> RawClient {
         try RawClient(port: port)
