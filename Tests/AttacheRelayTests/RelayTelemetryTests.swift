@@ -210,3 +210,35 @@ final class LockedCounter: @unchecked Sendable {
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+/// Swapping the rule table while exchanges are in flight.
+@Suite(.serialized)
+struct RelayReloadTests {
+    static func rules(_ body: String) -> RuleTable {
+        RuleLoader().load(text: """
+            rules:
+              - name: stamp
+                when: { status: 200 }
+                respond: { body: "\(body)" }
+              - name: profile
+                record: { key: all }
+            """).table!
+    }
+
+    @Test func exchangesInFlightFinishOnTheTableTheyStartedWith() throws {
+        let relay = try RelayHarness(rules: "rules:\n  - name: stamp\n    when: { status: 200 }\n    respond: { body: old }\n  - name: profile\n    record: { key: all }\n")
+        defer { relay.shutdown() }
+        let slow = try relay.client()
+        try slow.send("GET /delay/300 HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(100_000)  // the request is at the upstream now
+        #expect(relay.server.replaceTable(Self.rules("new")) == 2)
+        // A request that starts after the swap sees the new rules at once…
+        #expect(try relay.request("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n").text == "new")
+        // …while the one in flight finishes on the rules it started with.
+        #expect(try slow.readResponse().text == "old")
+        // Both exchanges were recorded: `profile` kept its name and options, so its statistics.
+        let stats = relay.server.telemetry.statsSnapshot()
+        #expect(stats.generation == 2)
+        #expect(stats.rules.first?.hits == 2)
+    }
+}
