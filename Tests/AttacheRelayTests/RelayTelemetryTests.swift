@@ -78,16 +78,17 @@ struct RelayTelemetryTests {
         let key = try #require(relay.server.telemetry.statsSnapshot().rules.first?.key("delays"))
         #expect(key.hits == 20)
         let milliseconds = { (value: Int64) in Double(value) / 1e6 }
-        // Each duration is the upstream's delay plus attache's and the scheduler's share.
+        // Each duration is the upstream's delay plus attache's and the scheduler's share (other
+        // suites run alongside, so allow for a busy machine).
         #expect(milliseconds(key.duration.minimumNanoseconds) >= 20)
-        #expect((20...45).contains(milliseconds(key.duration.p50Nanoseconds)), "p50 \(key.duration.p50Nanoseconds)")
-        #expect((20...45).contains(milliseconds(key.duration.p90Nanoseconds)), "p90 \(key.duration.p90Nanoseconds)")
-        #expect((300...330).contains(milliseconds(key.duration.p99Nanoseconds)), "p99 \(key.duration.p99Nanoseconds)")
+        #expect((20...80).contains(milliseconds(key.duration.p50Nanoseconds)), "p50 \(key.duration.p50Nanoseconds)")
+        #expect((20...80).contains(milliseconds(key.duration.p90Nanoseconds)), "p90 \(key.duration.p90Nanoseconds)")
+        #expect((300...380).contains(milliseconds(key.duration.p99Nanoseconds)), "p99 \(key.duration.p99Nanoseconds)")
         // The histogram counts whole microseconds: the top percentile is the maximum to the µs.
         #expect(key.duration.maximumNanoseconds - key.duration.p999Nanoseconds < 1000)
         let upstream = try #require(key.upstream)
-        #expect((20...45).contains(milliseconds(upstream.p50Nanoseconds)))
-        #expect((300...330).contains(milliseconds(upstream.p99Nanoseconds)))
+        #expect((20...80).contains(milliseconds(upstream.p50Nanoseconds)))
+        #expect((300...380).contains(milliseconds(upstream.p99Nanoseconds)))
     }
 
     @Test func keysBeyondMaxKeysGoToOther() throws {
