@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""attache against nginx and HAProxy, side by side, on 127.0.0.1 only (run by bench/run).
+
+Contenders, one worker thread each, in front of the same upstream (one nginx worker serving a
+small static page, 404 for anything else): the upstream directly (the ceiling), attache,
+nginx proxy_pass, HAProxy in HTTP mode and HAProxy in TCP mode (a raw byte relay). Contenders
+are pinned to CPU 1, wrk and the upstream to CPU 0, the same for every contender.
+
+Scenarios: (a) the 404 rule only; (b) plus 10,000 rules that do not match; (c) record + log on
+every request, logs to a file for every contender; (d) 1 MiB responses; (e) RSS with 1,000 idle
+keep-alive connections; (f) time from process start to the first proxied response; and user-space
+instructions per proxied request under callgrind.
+
+Every run is bounded: wrk runs for --duration seconds, ab for a fixed request count.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+PORTS = {"upstream": 19080, "attache": 19081, "nginx": 19082, "haproxy": 19083, "haproxy-tcp": 19084,
+         "admin": 19091}
+CONTENDER_CPU = "1"
+LOAD_CPU = "0"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def wait_for_port(port, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.01)
+    return False
+
+
+def render(template, destination, **values):
+    with open(os.path.join(BENCH, template)) as handle:
+        text = handle.read()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    with open(destination, "w") as handle:
+        handle.write(text)
+    return destination
+
+
+def rss_kib(pid):
+    """Resident memory of a process and its children (nginx's master + worker)."""
+    total = 0
+    pids = [pid] + [int(child) for child in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+class Bench:
+    def __init__(self, options):
+        self.options = options
+        self.work = options.work
+        os.makedirs(self.work, exist_ok=True)
+        self.attache = options.attache
+        self.processes = {}
+        self.results = []
+        www = os.path.join(self.work, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "index.html"), "w") as handle:
+            handle.write("<!doctype html>\n<html><head><title>bench</title></head><body>\n"
+                         + "<p>The upstream's small static page.</p>\n" * 12 + "</body></html>\n")
+        with open(os.path.join(www, "1m.bin"), "wb") as handle:
+            handle.write(bytes(range(256)) * 4096)
+        self.rules_10k = os.path.join(self.work, "rules-10k")
+        os.makedirs(self.rules_10k, exist_ok=True)
+        shutil.copy(os.path.join(BENCH, "rules/404/404.yaml"), self.rules_10k)
+        with open(os.path.join(self.rules_10k, "zz-extra.yaml"), "w") as handle:
+            handle.write("rules:\n")
+            for index in range(10_000):
+                handle.write(f"  - name: extra-{index}\n    when: {{ path: /svc{index}/** }}\n"
+                             f"    respond: {{ status: 403, body: no }}\n")
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def spawn(self, name, command, port, cpu=CONTENDER_CPU, stdout=None):
+        process = subprocess.Popen(["taskset", "-c", cpu] + command, stdout=stdout or subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_for_port(port):
+            raise RuntimeError(f"{name} did not listen on {port}: {command}")
+        self.processes[name] = process
+        return process
+
+    def stop(self, name):
+        process = self.processes.pop(name, None)
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT if name.startswith("attache") else signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self):
+        for name in list(self.processes):
+            self.stop(name)
+
+    def start_upstream(self):
+        config = render("nginx-upstream.conf.in", os.path.join(self.work, "upstream.conf"), DIR=self.work,
+                        UPSTREAM_PORT=PORTS["upstream"])
+        self.spawn("upstream", ["nginx", "-c", config, "-p", self.work], PORTS["upstream"], cpu=LOAD_CPU)
+
+    def attache_command(self, rules, extra=()):
+        return [self.attache, "run", "--rules", rules, "--listen", f"127.0.0.1:{PORTS['attache']}",
+                "--upstream", f"127.0.0.1:{PORTS['upstream']}", "--threads", "1", "--admin",
+                f"127.0.0.1:{PORTS['admin']}", "--drain-delay", "0", "--no-watch", *extra]
+
+    def start_contender(self, name, logging=False, rules=None):
+        work = self.work
+        if name == "attache":
+            rules = rules or os.path.join(BENCH, "rules/logging" if logging else "rules/404")
+            output = open(os.path.join(work, "attache-access.log"), "w") if logging else None
+            self.spawn(name, self.attache_command(rules), PORTS["attache"], stdout=output)
+        elif name == "nginx":
+            access = (f"log_format bench '$request_method $uri $status $request_time $upstream_response_time';\n"
+                      f"    access_log {work}/nginx-access.log bench buffer=64k flush=1s;") if logging else "access_log off;"
+            config = render("nginx-proxy.conf.in", os.path.join(work, "proxy.conf"), DIR=work, PORT=PORTS["nginx"],
+                            UPSTREAM_PORT=PORTS["upstream"], ACCESS_LOG=access)
+            self.spawn(name, ["nginx", "-c", config, "-p", work], PORTS["nginx"])
+        elif name == "haproxy":
+            config = render(
+                "haproxy-http.cfg.in", os.path.join(work, "haproxy.cfg"), PORT=PORTS["haproxy"],
+                UPSTREAM_PORT=PORTS["upstream"],
+                HAPROXY_LOG_GLOBAL="log stdout format raw local0" if logging else "",
+                HAPROXY_LOG_DEFAULTS="log global\n    option httplog" if logging else "")
+            output = open(os.path.join(work, "haproxy-access.log"), "w") if logging else None
+            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy"], stdout=output)
+        elif name == "haproxy-tcp":
+            config = render("haproxy-tcp.cfg.in", os.path.join(work, "haproxy-tcp.cfg"), PORT=PORTS["haproxy-tcp"],
+                            UPSTREAM_PORT=PORTS["upstream"])
+            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy-tcp"])
+        elif name != "direct":
+            raise ValueError(name)
+
+    def port(self, name):
+        return PORTS["upstream"] if name == "direct" else PORTS[name]
+
+    # --- measurements --------------------------------------------------------------------------
+
+    def wrk(self, name, path, connections):
+        url = f"http://127.0.0.1:{self.port(name)}{path}"
+        result = subprocess.run(
+            ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{self.options.duration}s",
+             "--timeout", "5s", "-s", os.path.join(BENCH, "wrk-report.lua"), url],
+            capture_output=True, text=True, timeout=self.options.duration + 60)
+        line = [text for text in result.stdout.splitlines() if text.startswith("{")]
+        if not line:
+            raise RuntimeError(f"wrk against {name}: {result.stdout} {result.stderr}")
+        return json.loads(line[-1])
+
+    def throughput(self, scenario, contenders, paths, connection_counts, logging=False, rules=None):
+        """Interleaved rounds: every contender once per round, for each path and connection count."""
+        for name in contenders:
+            self.start_contender(name, logging=logging, rules=rules)
+        try:
+            for round_number in range(1, self.options.rounds + 1):
+                for path in paths:
+                    for connections in connection_counts:
+                        for name in contenders:
+                            result = self.wrk(name, path, connections)
+                            result.update(scenario=scenario, contender=name, path=path, connections=connections,
+                                          round=round_number)
+                            self.results.append(result)
+                            log(f"{scenario} round {round_number} {name:12} {path:9} c{connections:<4} "
+                                f"{result['rps']:9.0f} req/s  p99 {result['p99_us'] / 1000:6.2f} ms  "
+                                f"errors {result['errors']}")
+        finally:
+            for name in contenders:
+                self.stop(name)
+
+    def idle_rss(self, contenders, connections=1000):
+        """RSS of each contender holding `connections` idle keep-alive connections."""
+        for name in contenders:
+            self.start_contender(name)
+            pid = self.processes[name].pid
+            # taskset execs the program, so the pid is the contender's own.
+            sockets = []
+            request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+            for _ in range(connections):
+                client = socket.create_connection(("127.0.0.1", self.port(name)))
+                client.sendall(request)
+                sockets.append(client)
+            for client in sockets:
+                received = b""
+                while b"</html>" not in received:
+                    received += client.recv(65536)
+            time.sleep(0.5)
+            rss = rss_kib(pid)
+            before_close = rss
+            for client in sockets:
+                client.close()
+            self.results.append(dict(scenario="e", contender=name, connections=connections, rss_kib=before_close))
+            log(f"e {name:12} RSS with {connections} idle keep-alive connections: {before_close / 1024:.1f} MiB")
+            self.stop(name)
+
+    def startup(self, contenders, attempts=5):
+        """Milliseconds from exec to the first proxied 200."""
+        for name in contenders:
+            samples = []
+            for _ in range(attempts):
+                start = time.monotonic()
+                self.start_contender(name)
+                while True:
+                    try:
+                        with socket.create_connection(("127.0.0.1", self.port(name)), timeout=1) as client:
+                            client.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                            if client.recv(64).startswith(b"HTTP/1.1 200"):
+                                break
+                    except OSError:
+                        time.sleep(0.001)
+                samples.append((time.monotonic() - start) * 1000)
+                self.stop(name)
+            self.results.append(dict(scenario="f", contender=name, startup_ms=statistics.median(samples)))
+            log(f"f {name:12} start to first proxied response: median {statistics.median(samples):.1f} ms")
+
+    def instructions(self, contenders, requests=20000):
+        """User-space instructions per proxied request, by callgrind: (run - idle) / requests."""
+        stripped = os.path.join(self.work, "attache-stripped")
+        subprocess.run(["objcopy", "--strip-debug", self.attache, stripped], check=True)
+        for name in contenders:
+            totals = {}
+            for label, count in (("idle", 0), ("load", requests)):
+                out = os.path.join(self.work, f"callgrind.{name}.{label}")
+                if name == "attache":
+                    command = [stripped] + self.attache_command(os.path.join(BENCH, "rules/404"))[1:]
+                    port = PORTS["attache"]
+                else:
+                    config = render("nginx-proxy.conf.in", os.path.join(self.work, "proxy-callgrind.conf"),
+                                    DIR=self.work, PORT=PORTS["nginx"], UPSTREAM_PORT=PORTS["upstream"],
+                                    ACCESS_LOG="access_log off;")
+                    with open(config) as handle:
+                        text = handle.read()
+                    with open(config, "w") as handle:
+                        handle.write("master_process off;\n" + text)
+                    command = ["nginx", "-c", config, "-p", self.work]
+                    port = PORTS["nginx"]
+                process = subprocess.Popen(
+                    ["taskset", "-c", CONTENDER_CPU, "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                     *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                if not wait_for_port(port, seconds=120):
+                    raise RuntimeError(f"{name} under valgrind did not listen")
+                if count:
+                    subprocess.run(["taskset", "-c", LOAD_CPU, "ab", "-q", "-k", "-n", str(count), "-c", "16",
+                                    f"http://127.0.0.1:{port}/"], capture_output=True, check=True, timeout=1200)
+                process.send_signal(signal.SIGINT if name == "attache" else signal.SIGQUIT)
+                process.wait(timeout=300)
+                with open(out) as handle:
+                    totals[label] = next(int(line.split()[1]) for line in handle if line.startswith("summary:")
+                                         or line.startswith("totals:"))
+            per_request = (totals["load"] - totals["idle"]) / requests
+            self.results.append(dict(scenario="instructions", contender=name, instructions=per_request))
+            log(f"instructions {name:12} {per_request:,.0f} per proxied request")
+
+    # --- report --------------------------------------------------------------------------------
+
+    def median(self, scenario, contender, path, connections, key):
+        values = [r[key] for r in self.results if r.get("scenario") == scenario and r["contender"] == contender
+                  and r.get("path") == path and r.get("connections") == connections]
+        return statistics.median(values) if values else None
+
+    def report(self):
+        lines = [f"# attache benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+                 f"{os.cpu_count()} cores; one worker thread per contender (CPU {CONTENDER_CPU}), wrk and the "
+                 f"upstream on CPU {LOAD_CPU}; wrk -t1, {self.options.duration} s per run, "
+                 f"{self.options.rounds} interleaved rounds, medians.", ""]
+        tables = [("a", "(a) the 404 rule only"), ("b", "(b) plus 10,000 rules that do not match"),
+                  ("c", "(c) record + log on every request, logs to files"), ("d", "(d) 1 MiB responses")]
+        for scenario, title in tables:
+            rows = [r for r in self.results if r.get("scenario") == scenario]
+            if not rows:
+                continue
+            lines += [f"## {title}", "", "| path | conns | contender | req/s | p50 ms | p99 ms | × nginx | errors |",
+                      "|---|---|---|---|---|---|---|---|"]
+            keys = sorted({(r["path"], r["connections"]) for r in rows})
+            for path, connections in keys:
+                nginx = self.median(scenario, "nginx", path, connections, "rps") or self.median(
+                    "a", "nginx", path, connections, "rps")
+                for contender in dict.fromkeys(r["contender"] for r in rows):
+                    rps = self.median(scenario, contender, path, connections, "rps")
+                    if rps is None:
+                        continue
+                    p50 = self.median(scenario, contender, path, connections, "p50_us") / 1000
+                    p99 = self.median(scenario, contender, path, connections, "p99_us") / 1000
+                    errors = sum(r["errors"] for r in rows if r["contender"] == contender and r["path"] == path
+                                 and r["connections"] == connections)
+                    ratio = f"{rps / nginx:.2f}" if nginx else "–"
+                    lines.append(f"| {path} | {connections} | {contender} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | "
+                                 f"{ratio} | {errors} |")
+            lines.append("")
+        for scenario, title, key, unit in [("e", "(e) RSS with 1,000 idle keep-alive connections", "rss_kib", "MiB"),
+                                           ("f", "(f) start to first proxied response", "startup_ms", "ms"),
+                                           ("instructions", "user-space instructions per proxied request "
+                                            "(callgrind, ab -k -n 20000 -c 16, minus an idle run)", "instructions", "")]:
+            rows = [r for r in self.results if r.get("scenario") == scenario]
+            if not rows:
+                continue
+            lines += [f"## {title}", "", "| contender | value |", "|---|---|"]
+            for r in rows:
+                value = r[key] / 1024 if key == "rss_kib" else r[key]
+                lines.append(f"| {r['contender']} | {value:,.1f} {unit} |" if key != "instructions"
+                             else f"| {r['contender']} | {value:,.0f} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--attache", required=True, help="the release binary")
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "attache-bench"))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--scenarios", default="a,b,c,d,e,f,instructions")
+    parser.add_argument("--output", default=None, help="write the markdown report here too")
+    options = parser.parse_args()
+    bench = Bench(options)
+    scenarios = options.scenarios.split(",")
+    all_contenders = ["direct", "attache", "nginx", "haproxy", "haproxy-tcp"]
+    bench.start_upstream()
+    try:
+        if "a" in scenarios:
+            bench.throughput("a", all_contenders, ["/", "/missing"], [32, 256])
+        if "b" in scenarios:
+            bench.throughput("b", ["attache"], ["/", "/missing"], [32, 256], rules=bench.rules_10k)
+        if "c" in scenarios:
+            bench.throughput("c", ["attache", "nginx", "haproxy"], ["/"], [32, 256], logging=True)
+        if "d" in scenarios:
+            bench.throughput("d", ["direct", "attache", "nginx", "haproxy", "haproxy-tcp"], ["/1m.bin"], [32])
+        if "e" in scenarios:
+            bench.idle_rss(["attache", "nginx", "haproxy"])
+        if "f" in scenarios:
+            bench.startup(["attache", "nginx", "haproxy"])
+        if "instructions" in scenarios:
+            bench.instructions(["nginx", "attache"])
+    finally:
+        bench.stop_all()
+        bench.stop("upstream")
+        subprocess.run(["pkill", "-f", f"nginx -c {bench.work}/upstream.conf"], capture_output=True)
+    report = bench.report()
+    print(report)
+    if options.output:
+        with open(options.output, "w") as handle:
+            handle.write(report + "\n")
+    with open(os.path.join(options.work, "results.json"), "w") as handle:
+        json.dump(bench.results, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
