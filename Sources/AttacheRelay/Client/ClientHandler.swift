@@ -18,7 +18,8 @@ final class ClientHandler: ChannelDuplexHandler {
     var context: ChannelHandlerContext!
     var exchange: Exchange?
     var clientAddress = "-"
-    var timer: Scheduled<Void>?
+    /// The head or idle timeout, whichever the machine wants (made when the channel is added).
+    var timer: DeadlineTimer?
     var timerKind: ClientConnectionStateMachine.TimerKind?
     var readPaused = false
     var readPending = false
@@ -38,6 +39,7 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.timerExpired() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -49,7 +51,7 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        timer = nil
+        timerKind = nil
         loop.clientClosed(self)
         let wasTunnel = machine.state == .tunnel
         let responseStarted = machine.responseStarted
@@ -222,7 +224,7 @@ final class ClientHandler: ChannelDuplexHandler {
     /// Closes once everything written so far has reached the socket.
     func closeAfterFlush() {
         timer?.cancel()
-        timer = nil
+        timerKind = nil
         needsFlush = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
@@ -247,16 +249,19 @@ final class ClientHandler: ChannelDuplexHandler {
     /// Runs the timer the machine wants; a kind that is already running keeps its deadline.
     func updateTimer() {
         let wanted = machine.timer
-        guard wanted != timerKind || (wanted != nil && timer == nil) else { return }
-        timer?.cancel()
-        timer = nil
+        guard wanted != timerKind else { return }
         timerKind = wanted
-        guard let kind = wanted else { return }
-        let delay = kind == .idle ? loop.configuration.idleTimeout : loop.configuration.headTimeout
-        timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay) { [self] in
-            timer = nil
-            timerKind = nil
-            perform(machine.timerFired(kind))
+        guard let kind = wanted else {
+            timer?.set(nil)
+            return
         }
+        let delay = kind == .idle ? loop.configuration.idleTimeout : loop.configuration.headTimeout
+        timer?.set(context.eventLoop.now + delay)
+    }
+
+    private func timerExpired() {
+        guard let kind = timerKind else { return }
+        timerKind = nil
+        perform(machine.timerFired(kind))
     }
 }

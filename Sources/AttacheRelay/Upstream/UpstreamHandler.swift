@@ -13,7 +13,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var context: ChannelHandlerContext?
     weak var delegate: UpstreamDelegate?
     unowned let pool: UpstreamPool
-    private var timer: Scheduled<Void>?
+    /// The response timeout, restarted by each read (made when the channel is added).
+    private var timer: DeadlineTimer?
     private var readPaused = false
     private var readPending = false
 
@@ -76,7 +77,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func close() {
         machine.closed()
         timer?.cancel()
-        timer = nil
         context?.close(promise: nil)
     }
 
@@ -97,6 +97,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.timedOut() }
+    }
+
+    private func timedOut() {
+        perform(machine.timedOut())
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -132,7 +137,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        timer = nil
         perform(machine.inputClosed())
         machine.closed()
         pool.remove(self)
@@ -167,8 +171,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .responseEnded(let reusable), .discarded(let reusable):
             let delegate = self.delegate
             self.delegate = nil
-            timer?.cancel()
-            timer = nil
+            timer?.set(nil)
             if reusable {
                 pool.release(self)
             } else {
@@ -193,13 +196,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// (Re)starts the response timeout while the machine wants one, so it measures the time
     /// since the last progress.
     private func updateTimer() {
-        timer?.cancel()
-        timer = nil
-        guard machine.wantsTimer, let context else { return }
-        timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: pool.configuration.responseTimeout) {
-            [self] in
-            timer = nil
-            perform(machine.timedOut())
+        guard machine.wantsTimer, let context else {
+            timer?.set(nil)
+            return
         }
+        timer?.set(context.eventLoop.now + pool.configuration.responseTimeout)
     }
 }

@@ -1,0 +1,55 @@
+import NIOCore
+
+/// A timeout that costs a store to move. One scheduled task stays pending at or before the
+/// deadline; when it fires and finds the deadline moved later, it re-arms for the rest. So a
+/// keep-alive connection that goes idle after every request, or an upstream response whose
+/// timeout restarts on every read, does not cancel and schedule a task each time (measured:
+/// with 256 connections the scheduler's heap work was the largest cost on the loop).
+///
+/// Used on its event loop only.
+final class DeadlineTimer {
+    private let eventLoop: EventLoop
+    private var deadline: NIODeadline?
+    private var pending: Scheduled<Void>?
+    private var pendingAt = NIODeadline.distantFuture
+    private let expired: () -> Void
+
+    /// `expired` runs on the loop once the deadline has passed.
+    init(eventLoop: EventLoop, expired: @escaping () -> Void) {
+        self.eventLoop = eventLoop
+        self.expired = expired
+    }
+
+    /// Sets (or, with `nil`, clears) the deadline.
+    func set(_ newDeadline: NIODeadline?) {
+        deadline = newDeadline
+        guard let newDeadline else { return }  // a pending task will fire and find nothing to do
+        if pending != nil && pendingAt <= newDeadline { return }  // it fires in time and re-arms
+        pending?.cancel()
+        arm(newDeadline)
+    }
+
+    /// Clears the deadline and drops the pending task (the connection is closing).
+    func cancel() {
+        deadline = nil
+        pending?.cancel()
+        pending = nil
+    }
+
+    private func arm(_ at: NIODeadline) {
+        pendingAt = at
+        pending = eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: at) { [self] in fire() }
+    }
+
+    private func fire() {
+        pending = nil
+        pendingAt = .distantFuture
+        guard let deadline else { return }
+        if deadline <= eventLoop.now {
+            self.deadline = nil
+            expired()
+        } else {
+            arm(deadline)
+        }
+    }
+}
