@@ -53,6 +53,10 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     /// attache refuses a head at the first byte that cannot fit (a second space in the request
     /// line, a CR inside the target, …) where llhttp still waits for more: attache is only earlier.
     case earlierRefusal = "refused before llhttp decides"
+    /// The other way round: llhttp refuses a bad field (`Content-Length:` with no digits) as soon
+    /// as its line ends, attache when the head is complete. The input ran out in between; given
+    /// the empty line, attache refuses the same message.
+    case laterRefusal = "refused by llhttp before the head is complete"
     /// The opposite direction: attache accepts any RFC 9110 token as a method; llhttp knows a
     /// fixed list.
     case methodToken = "method outside llhttp's list"
@@ -71,6 +75,11 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
         if !attache.rejected && llhttp.rejected && requests {
             // llhttp stopped at the first message it has not delivered; attache parsed it.
             let their = llhttp.messages.count
+            if their == attache.messages.count, !attache.partialMessage,
+                refusesCompletedHead(bytes, messages: their)
+            {
+                return .laterRefusal
+            }
             if their < attache.messages.count, !llhttpMethods.contains(attache.messages[their].start) {
                 return .methodToken
             }
@@ -235,6 +244,13 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
             target: requests && parts.count > 1 ? String(parts[1]) : "",
             version: requests ? String(parts.last ?? "") : String(parts.first ?? ""), headers: headers, bodyLength: 0)
         return explain(message, requests: requests)
+    }
+
+    /// Whether attache refuses message number `messages` once the head that the bytes leave
+    /// unfinished gets its empty line.
+    static func refusesCompletedHead(_ bytes: [UInt8], messages: Int) -> Bool {
+        let completed = AttacheSide.requests(bytes + Array("\r\n\r\n".utf8))
+        return completed.rejected && completed.messages.count == messages
     }
 
     /// Whether the status line at the start of `bytes` has a control byte in its reason.

@@ -138,6 +138,39 @@ import Testing
     }
 }
 
+/// Inputs on which `fuzz-http` once stopped, replayed: each must now be explained by the
+/// documented difference given here (or agree, when `expected` is nil).
+@Suite struct FuzzFindingTests {
+    struct Finding: Sendable, CustomTestStringConvertible {
+        var requests: Bool
+        var input: String
+        var expected: DocumentedDifference?
+        var testDescription: String { input.debugDescription }
+    }
+
+    static let findings: [Finding] = [
+        // CI run of stop 8: the input ends inside a head whose Content-Length is empty.
+        Finding(
+            requests: true, input: "POST /x HTTP/1.1\r\nHost: a\r\nConte: a\r\nContent-Length: \r\nhello",
+            expected: .laterRefusal),
+    ]
+
+    @Test(arguments: findings)
+    func replay(_ finding: Finding) {
+        let bytes = Array(finding.input.utf8)
+        let ours = finding.requests ? AttacheSide.requests(bytes) : AttacheSide.responses(bytes)
+        let theirs = finding.requests ? LLHTTPSide.requests(bytes) : LLHTTPSide.responses(bytes)
+        if let expected = finding.expected {
+            #expect(!ours.agrees(with: theirs))
+            #expect(
+                DocumentedDifference.explain(bytes, attache: ours, llhttp: theirs, requests: finding.requests)
+                    == expected)
+        } else {
+            #expect(ours.agrees(with: theirs))
+        }
+    }
+}
+
 @Suite struct DocumentedDifferenceListTests {
     /// docs/http.md lists every difference the differential checks accept.
     @Test(arguments: DocumentedDifference.allCases)
