@@ -11,6 +11,8 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     case version = "HTTP version other than 1.0 and 1.1"
     /// Content-Length longer than 18 digits.
     case contentLengthDigits = "Content-Length over 18 digits"
+    /// A chunk size of more than 15 hex digits (2^60 bytes); llhttp takes up to 16.
+    case chunkSizeDigits = "chunk size over 15 hex digits"
     /// Connection must be a list of tokens.
     case connectionSyntax = "Connection value that is not a token list"
     /// The request target must be visible ASCII.
@@ -113,6 +115,7 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
         if attache.rejected, let offset = attache.failureOffset, hasBareCR(Array(bytes[offset...])) {
             return .bareCR
         }
+        if attache.failedInChunkedBody, hexRun(bytes) > 15 { return .chunkSizeDigits }
         if attache.failedInChunkedBody, llhttp.messages.count > attache.messages.count || llhttp.partialMessage,
             bytes.contains(59)
         {
@@ -251,6 +254,18 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     static func refusesCompletedHead(_ bytes: [UInt8], messages: Int) -> Bool {
         let completed = AttacheSide.requests(bytes + Array("\r\n\r\n".utf8))
         return completed.rejected && completed.messages.count == messages
+    }
+
+    /// The longest run of hex digits.
+    static func hexRun(_ bytes: [UInt8]) -> Int {
+        var longest = 0
+        var run = 0
+        for byte in bytes {
+            let hex = (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
+            run = hex ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        return longest
     }
 
     /// Whether the status line at the start of `bytes` has a control byte in its reason.

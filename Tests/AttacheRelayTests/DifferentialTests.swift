@@ -143,21 +143,32 @@ import Testing
 @Suite struct FuzzFindingTests {
     struct Finding: Sendable, CustomTestStringConvertible {
         var requests: Bool
-        var input: String
+        var input: [UInt8]
         var expected: DocumentedDifference?
-        var testDescription: String { input.debugDescription }
+        var testDescription: String { String(decoding: input, as: UTF8.self).debugDescription }
+
+        init(requests: Bool, _ text: String, _ extra: [UInt8] = [], expected: DocumentedDifference?) {
+            self.requests = requests
+            self.input = Array(text.utf8) + extra
+            self.expected = expected
+        }
     }
 
     static let findings: [Finding] = [
         // CI run of stop 8: the input ends inside a head whose Content-Length is empty.
         Finding(
-            requests: true, input: "POST /x HTTP/1.1\r\nHost: a\r\nConte: a\r\nContent-Length: \r\nhello",
+            requests: true, "POST /x HTTP/1.1\r\nHost: a\r\nConte: a\r\nContent-Length: \r\nhello",
             expected: .laterRefusal),
+        // Seed 1, 400 s: a 16-digit chunk size (attache stops at 15).
+        Finding(
+            requests: true,
+            "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunKed\r\n\r\nBBBABBBBBBBBBB2d\r\n\r\n4\0\0\0lo\r\n0\r/ w\r\n\r\n",
+            [0xBD, 0xBD, 0xBD, 0xBD, 0xBD, 0xBD], expected: .chunkSizeDigits),
     ]
 
     @Test(arguments: findings)
     func replay(_ finding: Finding) {
-        let bytes = Array(finding.input.utf8)
+        let bytes = finding.input
         let ours = finding.requests ? AttacheSide.requests(bytes) : AttacheSide.responses(bytes)
         let theirs = finding.requests ? LLHTTPSide.requests(bytes) : LLHTTPSide.responses(bytes)
         if let expected = finding.expected {

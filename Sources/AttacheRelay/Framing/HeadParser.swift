@@ -192,6 +192,10 @@ public struct HeadParser {
         } catch {
             return .invalid(error)
         }
+        // A head that arrived whole in one read never met the limit inside findEnd.
+        if end > limits.maximumHeaderBytes {
+            return .invalid(.headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes"))
+        }
         head.reset()
         head.length = end
         do throws(HeadError) {

@@ -1,0 +1,2 @@
+def run(ledger, binary, rules):
+    ledger.skip("security", "not written yet")
