@@ -67,9 +67,19 @@ import Testing
         ("0\r\nGET / HTTP/1.1\r\n\r\n", "invalid trailer field"),
         ("0\r\nX y: z\r\n\r\n", "invalid trailer field"),
         ("0\r\n\rX", "chunked body without final CRLF"),
+        ("0\r\nContent-Length: 5\r\n\r\n", "Content-Length in the trailer section"),
+        ("0\r\nX: y\r\ntransfer-ENCODING: chunked\r\n\r\n", "Transfer-Encoding in the trailer section"),
     ])
     func malformed(_ input: String, _ reason: String) {
         #expect(decode(input).error == reason)
+    }
+
+    /// Names that only start like a framing field, or contain one, are ordinary trailers.
+    @Test(arguments: [1, Int.max])
+    func trailersNamedLikeFramingFields(_ step: Int) {
+        let body = "0\r\nContent-Length-X: 1\r\nContent-Lengt: 2\r\nX-Transfer-Encoding: 3\r\nContent-Type: a\r\n\r\n"
+        #expect(decode(body, step: step).end == body.utf8.count)
+        #expect(decode("0\r\nContent-Length: 5\r\n\r\n", step: step).error == "Content-Length in the trailer section")
     }
 
     @Test func extensionLengthIsBounded() {

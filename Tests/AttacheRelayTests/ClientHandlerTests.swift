@@ -135,6 +135,34 @@ import Testing
         #expect(!harness.channel.isActive)
     }
 
+    /// Each exchange restarts the idle timeout, also when a request-phase rule answers within the
+    /// same read (the connection never leaves the head state between two timer updates). The
+    /// reliability flood found keep-alive clients cut off 60 s after their first request.
+    @Test func busyKeepAliveConnectionIsNotClosedAsIdle() throws {
+        let harness = try Harness { $0.idleTimeout = .seconds(60) }
+        for second in 0..<5 {
+            try harness.send("GET /hello/\(second) HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
+            harness.loop.advanceTime(by: .seconds(50))
+            #expect(harness.channel.isActive, "closed after request \(second)")
+        }
+        harness.loop.advanceTime(by: .seconds(11))
+        #expect(!harness.channel.isActive)
+    }
+
+    /// The head timeout of a pipelined request counts from the end of the exchange before it.
+    @Test func pipelinedHeadTimeoutRestartsPerRequest() throws {
+        let harness = try Harness { $0.headTimeout = .seconds(10) }
+        try harness.send("GET /hello/a HTTP/1.1\r\nHost: t\r\n\r\nGET /hel")
+        harness.loop.advanceTime(by: .seconds(8))
+        try harness.send("lo/b HTTP/1.1\r\nHost: t\r\n\r\nGET /hello/c HTTP/1.1\r\nHo")
+        #expect(try harness.output().components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+        harness.loop.advanceTime(by: .seconds(9))
+        #expect(harness.channel.isActive)
+        harness.loop.advanceTime(by: .seconds(2))
+        #expect(try harness.output().hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+    }
+
     @Test func newConnectionThatSendsNothingIsClosedAfterTheHeadTimeout() throws {
         let harness = try Harness { $0.headTimeout = .seconds(10) }
         harness.loop.advanceTime(by: .seconds(11))

@@ -164,6 +164,15 @@ import Testing
             requests: true,
             "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunKed\r\n\r\nBBBABBBBBBBBBB2d\r\n\r\n4\0\0\0lo\r\n0\r/ w\r\n\r\n",
             [0xBD, 0xBD, 0xBD, 0xBD, 0xBD, 0xBD], expected: .chunkSizeDigits),
+        // Seed 1, 400 s: Transfer-Encoding in the trailer section; attache now refuses it too.
+        Finding(
+            requests: true,
+            "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: a\r\nHost: a\r\nTransfer-Encoding: chu\r\n\r\n",
+            expected: nil),
+        Finding(
+            requests: true,
+            "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n",
+            expected: nil),
     ]
 
     @Test(arguments: findings)

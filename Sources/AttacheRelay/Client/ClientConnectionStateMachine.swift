@@ -102,7 +102,9 @@ struct ClientConnectionStateMachine {
     var responseStarted: Bool { exchange?.responseStarted ?? false }
     var responseComplete: Bool { exchange?.responseComplete ?? false }
     var requestComplete: Bool { exchange?.requestComplete ?? true }
-    private var hadExchange = false
+    private var hadExchange: Bool { exchangesStarted > 0 }
+    /// Exchanges begun on this connection: a timer of the same kind restarts when it changes.
+    private(set) var exchangesStarted = 0
 
     // MARK: Events
 
@@ -346,7 +348,7 @@ struct ClientConnectionStateMachine {
             exchange = Exchange(
                 framer: framer, requestComplete: framer.isComplete, version: head.version,
                 expectContinue: head.expectContinue)
-            hadExchange = true
+            exchangesStarted &+= 1
             if !head.keepsAlive || draining { keepAlive = false }
             state = .exchange
             return .startExchange(head, headBytes)

@@ -21,6 +21,8 @@ final class ClientHandler: ChannelDuplexHandler {
     /// The head or idle timeout, whichever the machine wants (made when the channel is added).
     var timer: DeadlineTimer?
     var timerKind: ClientConnectionStateMachine.TimerKind?
+    /// `machine.exchangesStarted` when the timer was set.
+    var timerExchanges = 0
     var readPaused = false
     var readPending = false
     var needsFlush = false
@@ -246,11 +248,15 @@ final class ClientHandler: ChannelDuplexHandler {
 
     // MARK: Timers
 
-    /// Runs the timer the machine wants; a kind that is already running keeps its deadline.
+    /// Runs the timer the machine wants. A kind that is already running keeps its deadline
+    /// unless an exchange has begun since: a request answered by a rule within one read never
+    /// leaves the head state between two updates, yet its idle (or next head) time starts anew.
     func updateTimer() {
         let wanted = machine.timer
-        guard wanted != timerKind else { return }
+        let exchanges = machine.exchangesStarted
+        guard wanted != timerKind || exchanges != timerExchanges else { return }
         timerKind = wanted
+        timerExchanges = exchanges
         guard let kind = wanted else {
             timer?.set(nil)
             return

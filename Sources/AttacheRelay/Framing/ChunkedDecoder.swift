@@ -5,7 +5,9 @@ import AttacheRules
 /// to know the framing (and hand out the data ranges when a body must be re-framed).
 ///
 /// Strict like llhttp: hex sizes without overflow, CRLF only, chunk extensions and trailers
-/// bounded in size.
+/// bounded in size, no framing fields (Content-Length, Transfer-Encoding) among the trailers:
+/// RFC 9110 §6.5.1 keeps framing out of them, and a recipient that merged them into the header
+/// section would frame the message differently.
 public struct ChunkedDecoder: Sendable {
     public enum Event: Equatable, Sendable {
         /// All input consumed; more is needed.
@@ -50,6 +52,10 @@ public struct ChunkedDecoder: Sendable {
     private var sizeDigits = 0
     private var extensionBytes = 0
     private var trailerBytes = 0
+    /// Bytes of the current trailer name, and which framing names it still spells (bit 0:
+    /// content-length, bit 1: transfer-encoding), case-insensitively.
+    private var trailerNameLength = 0
+    private var trailerNameMatches: UInt8 = 0
 
     public init() {}
 
@@ -118,6 +124,9 @@ public struct ChunkedDecoder: Sendable {
                     guard HTTPToken.isTokenCharacter(byte) else { return fail("invalid trailer field") }
                     state = .trailerName
                     trailerBytes += 1
+                    trailerNameLength = 0
+                    trailerNameMatches = 0b11
+                    matchTrailerName(byte)
                 }
             case .trailerName:
                 // A trailer line is a field: `name ":" value`; a line without the colon (say, the
@@ -125,9 +134,17 @@ public struct ChunkedDecoder: Sendable {
                 trailerBytes += 1
                 guard trailerBytes <= Self.maximumTrailerBytes else { return fail("trailer section too large") }
                 if byte == UInt8(ascii: ":") {
+                    if trailerNameMatches & 1 != 0, trailerNameLength == Self.contentLength.utf8CodeUnitCount {
+                        return fail("Content-Length in the trailer section")
+                    }
+                    if trailerNameMatches & 2 != 0, trailerNameLength == Self.transferEncoding.utf8CodeUnitCount {
+                        return fail("Transfer-Encoding in the trailer section")
+                    }
                     state = .trailerValue
                 } else if !HTTPToken.isTokenCharacter(byte) {
                     return fail("invalid trailer field")
+                } else {
+                    matchTrailerName(byte)
                 }
             case .trailerValue:
                 trailerBytes += 1
@@ -189,6 +206,23 @@ public struct ChunkedDecoder: Sendable {
             return nil
         default:
             return nil
+        }
+    }
+
+    private static let contentLength: StaticString = "content-length"
+    private static let transferEncoding: StaticString = "transfer-encoding"
+
+    /// Narrows `trailerNameMatches` by the next byte of a trailer name.
+    private mutating func matchTrailerName(_ byte: UInt8) {
+        let lower = byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0)
+        let index = trailerNameLength
+        trailerNameLength += 1
+        guard trailerNameMatches != 0 else { return }
+        if index >= Self.contentLength.utf8CodeUnitCount || Self.contentLength.utf8Start[index] != lower {
+            trailerNameMatches &= ~1
+        }
+        if index >= Self.transferEncoding.utf8CodeUnitCount || Self.transferEncoding.utf8Start[index] != lower {
+            trailerNameMatches &= ~2
         }
     }
 
