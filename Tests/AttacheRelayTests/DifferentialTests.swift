@@ -173,6 +173,10 @@ import Testing
             requests: true,
             "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n",
             expected: nil),
+        // Seed 1: a tab after the Content-Length digits (llhttp refuses it; now attache too).
+        Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\t", expected: .laterRefusal),
+        Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\t \r\n\r\nabc", expected: nil),
+        Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t3 \r\n\r\nabc", expected: nil),
     ]
 
     @Test(arguments: findings)

@@ -91,6 +91,7 @@ import Testing
         ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .malformed("invalid Content-Length")),
         ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", .malformed("invalid Content-Length")),
         ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", .malformed("invalid Content-Length")),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\t\r\n\r\n", .malformed("invalid Content-Length")),
         ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789\r\n\r\n", .malformed("invalid Content-Length")),
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", .malformed("Transfer-Encoding does not end with chunked")),
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", .malformed("Transfer-Encoding does not end with chunked")),

@@ -233,6 +233,25 @@ import Testing
                 Host: t
                 X-Kept: yes
                 X-Forwarded-For: 203.0.113.9, 127.0.0.1
+                Via: 1.1 attache
+                X-Forwarded-Proto: http
+                """)
+        }
+    }
+
+    /// RFC 9110 §7.6.3: the client's Via lines stay, attache's comes after them, naming the
+    /// protocol version the request arrived with.
+    @Test func viaIsAppended() throws {
+        try withHarness { harness in
+            let response = try harness.request(
+                "GET /headers HTTP/1.0\r\nHost: t\r\nVia: 1.1 edge\r\nConnection: keep-alive\r\n\r\n")
+            #expect(response.status == 200)
+            #expect(response.text == """
+                GET /headers HTTP/1.1
+                Host: t
+                Via: 1.1 edge
+                X-Forwarded-For: 127.0.0.1
+                Via: 1.0 attache
                 X-Forwarded-Proto: http
                 """)
         }

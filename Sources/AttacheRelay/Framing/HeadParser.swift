@@ -293,6 +293,11 @@ public struct HeadParser {
             case .contentLength:
                 guard !contentLengthSeen else { throw .malformed("more than one Content-Length") }
                 contentLengthSeen = true
+                // Only spaces may follow the digits: llhttp refuses a tab there, and a framing
+                // field is the last place to be more lenient than the parser next in line.
+                if bytes[valueEnd..<(index - 2)].contains(UInt8(ascii: "\t")) {
+                    throw .malformed("invalid Content-Length")
+                }
                 head.contentLength = try parseContentLength(value)
                 field.flags.insert(.contentLength)
             case .transferEncoding:

@@ -17,8 +17,9 @@ public enum HeadWriter {
     }
 
     /// The request head for the upstream: HTTP/1.1, hop-by-hop fields removed (RFC 9110
-    /// §7.6.1), `Expect` answered by attache itself, `X-Forwarded-For` extended with the
-    /// client's address and `X-Forwarded-Proto` set. `head` must hold offsets into `bytes`.
+    /// §7.6.1), `Expect` answered by attache itself, `Via` appended (RFC 9110 §7.6.3: a gateway
+    /// MUST add it to each inbound request), `X-Forwarded-For` extended with the client's
+    /// address and `X-Forwarded-Proto` set. `head` must hold offsets into `bytes`.
     public static func forwardedRequest(
         _ head: HTTPHead, bytes: ByteBuffer, clientAddress: String, defaultHost: String, upgrade: Bool,
         into out: inout ByteBuffer
@@ -63,7 +64,12 @@ public enum HeadWriter {
             out.writeStaticString(", ")
         }
         out.writeString(clientAddress)
-        out.writeStaticString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+        // After any Via lines the client sent, so the list stays in order.
+        if head.version == .http10 {
+            out.writeStaticString("\r\nVia: 1.0 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
+        } else {
+            out.writeStaticString("\r\nVia: 1.1 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
+        }
     }
 
     /// The response head for the client: the upstream's status and end-to-end fields, as
