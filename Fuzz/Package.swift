@@ -15,6 +15,17 @@ let package = Package(
             dependencies: [.product(name: "AttacheRules", package: "attache")]
         ),
         .executableTarget(
+            name: "fuzz-template",
+            dependencies: [.product(name: "AttacheRules", package: "attache")]
+        ),
+        .executableTarget(
+            name: "fuzz-relay",
+            dependencies: [
+                .product(name: "AttacheRelay", package: "attache"),
+                .product(name: "AttacheRules", package: "attache"),
+            ]
+        ),
+        .executableTarget(
             name: "fuzz-http",
             dependencies: [.product(name: "HTTPDifferential", package: "attache")]
         ),

@@ -44,6 +44,16 @@ final class ClientHandler: ChannelDuplexHandler {
         timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.timerExpired() }
     }
 
+    /// The handler holds its context and the context its handler: letting go of the context here
+    /// is what frees both once the channel is gone (about 1 KiB per connection was never freed).
+    /// Nothing calls in after this: the timer was cancelled, the upstream abandoned and the loop
+    /// told in `channelInactive`.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         if let address = context.channel.remoteAddress?.ipAddress { clientAddress = address }
         loop.clientOpened(self)

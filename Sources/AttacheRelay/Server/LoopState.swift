@@ -36,11 +36,13 @@ final class LoopState {
 
     init(
         eventLoop: EventLoop, configuration: RelayConfiguration, upstreamAddress: SocketAddress, table: RuleTable,
-        plan: RecordPlan, telemetry: Telemetry, hostName: String, loopIndex: Int
+        plan: RecordPlan, telemetry: Telemetry, hostName: String, loopIndex: Int,
+        connector: UpstreamPool.Connector? = nil
     ) {
         self.eventLoop = eventLoop
         self.configuration = configuration
-        self.pool = UpstreamPool(eventLoop: eventLoop, configuration: configuration, address: upstreamAddress)
+        self.pool = UpstreamPool(
+            eventLoop: eventLoop, configuration: configuration, address: upstreamAddress, connector: connector)
         self.table = table
         self.plan = plan
         self.telemetry = telemetry

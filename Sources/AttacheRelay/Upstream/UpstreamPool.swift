@@ -4,15 +4,21 @@ import NIOPosix
 /// Keep-alive connections to the upstream for one event loop: upstream channels live on the
 /// loop of the client connection they serve, so the two handlers call each other directly.
 final class UpstreamPool {
+    /// Makes an upstream connection carrying the given handler, in place of a TCP connect:
+    /// `EmbeddedRelay` uses it to run both sides on embedded channels.
+    typealias Connector = (UpstreamHandler) -> EventLoopFuture<Void>
+
     let eventLoop: EventLoop
     let configuration: RelayConfiguration
     let address: SocketAddress
+    let connector: Connector?
     private var idle: [UpstreamHandler] = []
 
-    init(eventLoop: EventLoop, configuration: RelayConfiguration, address: SocketAddress) {
+    init(eventLoop: EventLoop, configuration: RelayConfiguration, address: SocketAddress, connector: Connector? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.address = address
+        self.connector = connector
     }
 
     var idleCount: Int { idle.count }
@@ -32,6 +38,16 @@ final class UpstreamPool {
             maximumRequestLine: configuration.limits.maximumHeaderBytes,
             maximumHeaderBytes: configuration.limits.maximumHeaderBytes,
             maximumFields: max(configuration.limits.maximumFields, 1000))
+        if let connector {
+            let handler = UpstreamHandler(pool: self, limits: limits)
+            connector(handler).assumeIsolatedUnsafeUnchecked().whenComplete { result in
+                switch result {
+                case .success: completion(.success(handler))
+                case .failure(let error): completion(.failure(.connectFailed(UpstreamPool.describe(error))))
+                }
+            }
+            return
+        }
         let future = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)

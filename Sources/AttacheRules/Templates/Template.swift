@@ -151,3 +151,11 @@ public struct Template: Sendable {
         transform(scratch, &output)
     }
 }
+
+extension Template {
+    /// Compiles template text on its own, outside a rules file (tools, tests, the template
+    /// fuzzer). Header variables get slots of their own.
+    public static func compile(_ text: String, use: TemplateUse) throws(TemplateError) -> Template {
+        try TemplateParser(headerSlots: HeaderSlotRegistry()).parse(text, use: use)
+    }
+}

@@ -1,6 +1,6 @@
 /// A problem in a template's text, at a Unicode-scalar offset inside that text.
-struct TemplateError: Error {
-    var code: DiagnosticCode
-    var message: String
-    var offset: Int
+public struct TemplateError: Error, Sendable {
+    public var code: DiagnosticCode
+    public var message: String
+    public var offset: Int
 }
