@@ -62,12 +62,41 @@ def run(ledger, binary, rules):
         per_connection = (rss[TARGET] - rss[0]) / TARGET
         ledger.check("scale: RSS with 10,000 idle connections stays under 200 MiB", rss[TARGET] < 200 * 1024,
                      f"{report}; {per_connection:.1f} KiB per connection")
+        for sock in sockets:
+            sock.close()
+        sockets = []
+        churn(ledger, attache)
     finally:
         for sock in sockets:
             sock.close()
         code = attache.stop()
         ledger.check("scale: attache exits 0 after SIGTERM with the connections closed", code == 0, f"exit {code}")
         upstream.stop()
+
+
+def churn(ledger, attache):
+    """20,000 connections opened, used once and closed: nothing stays behind per connection."""
+    def burst(count):
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", attache.port), timeout=10)
+            sock.sendall(b"GET /ok/16 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            while sock.recv(65536):
+                pass
+            sock.close()
+
+    burst(2000)
+    time.sleep(0.5)
+    before = attache.rss_kib()
+    fds_before = attache.open_fds()
+    burst(20_000)
+    time.sleep(1)
+    after = attache.rss_kib()
+    fds_after = attache.open_fds()
+    per_connection = (after - before) * 1024 / 20_000
+    ledger.check("scale: 20,000 more connections opened and closed leave no memory or descriptors behind "
+                 "(RSS grows under 1 MiB)", after - before < 1024 and fds_after <= fds_before,
+                 f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB ({per_connection:.0f} bytes per connection), "
+                 f"descriptors {fds_before} -> {fds_after}")
 
 
 class _Wrapped:
