@@ -27,10 +27,14 @@ import Testing
         try relay.upstreamSends(Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\n\r\nhel".utf8))
         try relay.upstreamSends(Array("lo".utf8))
         #expect(text(try relay.clientOutput()) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        // The finished exchange is kept to be restarted by the next request (no allocation).
+        let handler = try relay.client.pipeline.syncOperations.handler(type: ClientHandler.self)
+        let spare = ObjectIdentifier(try #require(handler.spareExchange))
         // The upstream connection went back to the pool: the next request reuses it.
         try relay.clientSends(Array("GET /missing HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
         #expect(relay.upstreams.count == 1)
         #expect(text(try relay.upstreamOutput()).hasPrefix("GET /missing HTTP/1.1\r\n"))
+        #expect(handler.exchange.map(ObjectIdentifier.init) == spare)
         try relay.upstreamSends(Array("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnah".utf8))
         #expect(
             text(try relay.clientOutput())

@@ -103,6 +103,8 @@ struct ClientConnectionStateMachine {
     var responseComplete: Bool { exchange?.responseComplete ?? false }
     var requestComplete: Bool { exchange?.requestComplete ?? true }
     private var hadExchange: Bool { exchangesStarted > 0 }
+    /// A head whose field storage the next parse reuses.
+    private var spareHead = HTTPHead()
     /// Exchanges begun on this connection: a timer of the same kind restarts when it changes.
     private(set) var exchangesStarted = 0
 
@@ -330,10 +332,14 @@ struct ClientConnectionStateMachine {
             inbound = nil
             return .wait
         }
+        // The field list of an earlier head is reused (see `recycle`): a warm connection parses
+        // without allocating.
         var head = HTTPHead()
+        swap(&head, &spareHead)
         let outcome = buffer.withUnsafeReadableBytes { parser.parseRequest($0, into: &head, table: table) }
         switch outcome {
         case .incomplete:
+            swap(&head, &spareHead)
             return .wait
         case .invalid(let error):
             keepAlive = false
@@ -353,6 +359,12 @@ struct ClientConnectionStateMachine {
             state = .exchange
             return .startExchange(head, headBytes)
         }
+    }
+
+    /// Takes back the head of a finished exchange, so its field storage serves the next request
+    /// (once the exchange holding it is gone, the storage is unique again and reused in place).
+    mutating func recycle(_ head: HTTPHead) {
+        spareHead = head
     }
 
     private mutating func finishExchange() -> Action {

@@ -13,12 +13,24 @@ extension ClientHandler {
             PathNormalizer.normalize(slice(bytes, pathRange), into: &loop.pathScratch)
         }
         let method = headBytes.getSlice(at: headBytes.readerIndex + Int(head.method.lowerBound), length: head.method.count)!
-        let exchange = Exchange(
-            head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(), requestID: loop.nextRequestID(),
-            normalizedPath: outcome == .normalized ? loop.pathScratch : nil, pathRange: pathRange,
-            isHeadRequest: method.readableBytesView.elementsEqual("HEAD".utf8),
-            upgradeRequested: head.version == .http11 && head.connectionUpgrade
-                && head.fields.contains { $0.flags.contains(.upgrade) })
+        let isHead = method.readableBytesView.elementsEqual("HEAD".utf8)
+        let upgrade = head.version == .http11 && head.connectionUpgrade && head.fields.contains { $0.flags.contains(.upgrade) }
+        let normalizedPath = outcome == .normalized ? loop.pathScratch : nil
+        let exchange: Exchange
+        var spare: Exchange? = nil
+        swap(&spare, &spareExchange)
+        if isKnownUniquelyReferenced(&spare), let spare {
+            spare.restart(
+                head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
+                requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
+                isHeadRequest: isHead, upgradeRequested: upgrade)
+            exchange = spare
+        } else {
+            exchange = Exchange(
+                head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
+                requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
+                isHeadRequest: isHead, upgradeRequested: upgrade)
+        }
         self.exchange = exchange
         switch outcome {
         case .invalidPercentEncoding:
@@ -161,11 +173,12 @@ extension ClientHandler {
     func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
         exchange.upstream = upstream
         upstream.begin(delegate: self, requestWasHead: exchange.isHeadRequest)
-        var head = context.channel.allocator.buffer(capacity: exchange.head.length + 96)
+        var head = loop.headBuffer(capacity: exchange.head.length + 128, allocator: context.channel.allocator)
         HeadWriter.forwardedRequest(
             exchange.head, bytes: exchange.headBytes, clientAddress: clientAddress,
             defaultHost: loop.configuration.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
         upstream.write(head)
+        loop.keepHeadBuffer(head)
         if let pending = exchange.pendingBody {
             exchange.pendingBody = nil
             upstream.write(pending)

@@ -55,9 +55,10 @@ extension ClientHandler: UpstreamDelegate {
         // Pass through, framed for this client.
         let plan = machine.planResponse(framing)
         if plan.dechunk { exchange.dechunker = BodyFramer(.chunked) }
-        var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+        var out = loop.headBuffer(capacity: bytes.readableBytes + 64, allocator: context.channel.allocator)
         HeadWriter.clientResponse(head, bytes: bytes, chunked: plan.chunked, connection: plan.connection, into: &out)
         write(out)
+        loop.keepHeadBuffer(out)
         if !context.channel.isWritable { exchange.upstream?.pauseReads() }
     }
 

@@ -17,6 +17,9 @@ final class ClientHandler: ChannelDuplexHandler {
     var machine: ClientConnectionStateMachine
     var context: ChannelHandlerContext!
     var exchange: Exchange?
+    /// The last finished exchange, restarted as the next one unless something still holds it (a
+    /// connect that was pending when it ended).
+    var spareExchange: Exchange?
     var clientAddress = "-"
     /// The head or idle timeout, whichever the machine wants (made when the channel is added).
     var timer: DeadlineTimer?
@@ -157,10 +160,13 @@ final class ClientHandler: ChannelDuplexHandler {
             exchange.upstream = nil
             respondWithError(exchange, status: 400, detail: reason)
         case .exchangeFinished(let keepAlive):
-            guard let exchange else { return }
-            complete(exchange)
-            self.exchange = nil
-            exchange.upstream?.abandon()
+            guard let finished = exchange else { return }
+            complete(finished)
+            exchange = nil
+            finished.upstream?.abandon()
+            finished.upstream = nil
+            machine.recycle(finished.takeHead())
+            spareExchange = finished
             if keepAlive {
                 resumeReads()
             } else {

@@ -5,23 +5,26 @@ import NIOCore
 /// What the handler needs about the exchange in progress besides its state (which the
 /// `ClientConnectionStateMachine` keeps): the request head, the rules it runs on, the upstream
 /// connection and the facts the access log and statistics report.
+///
+/// A connection reuses its finished exchange for the next one (`restart`), so a warm connection
+/// starts exchanges without allocating.
 final class Exchange {
-    let head: HTTPHead
+    private(set) var head: HTTPHead
     /// The request head's bytes (a slice of what the client sent); `head` holds offsets into it.
-    let headBytes: ByteBuffer
+    private(set) var headBytes: ByteBuffer
     /// The table the exchange started with: a reload never changes the rules mid-exchange.
-    let table: RuleTable
+    private(set) var table: RuleTable
     /// Where the table's `record` actions go.
-    let plan: RecordPlan
-    let start: NIODeadline
-    let requestID: String
+    private(set) var plan: RecordPlan
+    private(set) var start: NIODeadline
+    private(set) var requestID: String
     /// The path rules see, when normalizing changed it (otherwise it is in `headBytes`).
-    let normalizedPath: [UInt8]?
+    private(set) var normalizedPath: [UInt8]?
     /// Where the path is in the target (origin-form or absolute-form).
-    let pathRange: Range<Int32>
-    let isHeadRequest: Bool
-    let upgradeRequested: Bool
-    let hasBody: Bool
+    private(set) var pathRange: Range<Int32>
+    private(set) var isHeadRequest: Bool
+    private(set) var upgradeRequested: Bool
+    private(set) var hasBody: Bool
 
     /// Body bytes received before the upstream connection was ready.
     var pendingBody: ByteBuffer?
@@ -52,5 +55,42 @@ final class Exchange {
         self.isHeadRequest = isHeadRequest
         self.upgradeRequested = upgradeRequested
         hasBody = BodyFraming.request(head) != .none
+    }
+
+    /// Makes this the next exchange, exactly as `init` with the same arguments would make it:
+    /// every property is set again (`ExchangeTests` compares the two).
+    func restart(
+        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: String,
+        normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
+    ) {
+        self.head = head
+        self.headBytes = headBytes
+        self.table = table
+        self.plan = plan
+        self.start = start
+        self.requestID = requestID
+        self.normalizedPath = normalizedPath
+        self.pathRange = pathRange
+        self.isHeadRequest = isHeadRequest
+        self.upgradeRequested = upgradeRequested
+        hasBody = BodyFraming.request(head) != .none
+        pendingBody = nil
+        requestEnded = false
+        upstream = nil
+        retried = false
+        sentContinue = false
+        dechunker = nil
+        status = 0
+        origin = .proxy
+        respondingRule = nil
+        firstResponseByte = nil
+    }
+
+    /// Moves the head out (its field storage serves the next parse) once the exchange is done.
+    func takeHead() -> HTTPHead {
+        var taken = HTTPHead()
+        swap(&taken, &head)
+        headBytes = ByteBuffer()
+        return taken
     }
 }

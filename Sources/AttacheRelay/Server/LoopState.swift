@@ -115,6 +115,26 @@ final class LoopState {
         logLines = 0
     }
 
+    // MARK: Head buffers
+
+    /// The buffer the last head was written into. Once the channel has written it to the socket
+    /// the storage is ours alone again, and the next head (on any connection of this loop) is
+    /// written into it without allocating; if it is still queued, `clear()` makes a new one.
+    private var spareHeadBuffer: ByteBuffer?
+
+    /// An empty buffer for a head of about `capacity` bytes.
+    func headBuffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard var buffer = spareHeadBuffer else { return allocator.buffer(capacity: max(capacity, 1024)) }
+        spareHeadBuffer = nil
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
+    }
+
+    /// Hands back a head buffer after writing it (keeping a reference; small ones only).
+    func keepHeadBuffer(_ buffer: ByteBuffer) {
+        if buffer.capacity <= 16 * 1024 { spareHeadBuffer = buffer }
+    }
+
     // MARK: Connections
 
     func clientOpened(_ client: ClientHandler) {

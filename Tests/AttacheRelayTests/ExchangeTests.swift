@@ -1,0 +1,60 @@
+import AttacheRules
+import AttacheTelemetry
+import NIOCore
+import Testing
+
+@testable import AttacheRelay
+
+/// A connection restarts its finished exchange for the next request instead of allocating one:
+/// a restarted exchange must be indistinguishable from a new one, property by property (so a
+/// property added to `Exchange` but forgotten in `restart` fails here).
+@Suite struct ExchangeTests {
+    func properties(_ exchange: Exchange) -> [String] {
+        Mirror(reflecting: exchange).children.map { child in
+            // Objects (the rule table) by identity, values by their description.
+            let value = type(of: child.value) is AnyClass
+                ? "\(ObjectIdentifier(child.value as AnyObject))" : String(describing: child.value)
+            return "\(child.label ?? "?") = \(value)"
+        }
+    }
+
+    @Test func restartEqualsInit() throws {
+        let table = try #require(RuleLoader().load(text: "rules:\n  - name: a\n    log: x\n").table)
+        let other = try #require(RuleLoader().load(text: "rules:\n  - name: b\n    log: y\n").table)
+        var parser = HeadParser()
+        func head(_ text: String) -> (HTTPHead, ByteBuffer) {
+            var head = HTTPHead()
+            let buffer = ByteBuffer(string: text)
+            _ = buffer.withUnsafeReadableBytes { parser.parseRequest($0, into: &head) }
+            parser.reset()
+            return (head, buffer)
+        }
+        let (firstHead, firstBytes) = head("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
+        let (secondHead, secondBytes) = head("GET /b/../c HTTP/1.1\r\nHost: b\r\n\r\n")
+        let start = NIODeadline.uptimeNanoseconds(42)
+
+        let reused = Exchange(
+            head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestID: "r1",
+            normalizedPath: nil, pathRange: 5..<7, isHeadRequest: false, upgradeRequested: true)
+        // Everything an exchange goes through.
+        reused.pendingBody = ByteBuffer(string: "abc")
+        reused.requestEnded = true
+        reused.retried = true
+        reused.sentContinue = true
+        reused.dechunker = BodyFramer(.chunked)
+        reused.status = 502
+        reused.origin = .upstream
+        reused.respondingRule = "a"
+        reused.firstResponseByte = .now()
+        _ = reused.takeHead()
+
+        reused.restart(
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: "r2",
+            normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
+        let fresh = Exchange(
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: "r2",
+            normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
+        #expect(properties(reused) == properties(fresh))
+        #expect(properties(fresh).count == 21)
+    }
+}
