@@ -45,8 +45,10 @@ struct HeadGrammar {
     private var transferEncodingMatch = 0
     private var seenContentLength = false
     private var seenTransferEncoding = false
-    private static let contentLength = Array("content-length".utf8)
-    private static let transferEncoding = Array("transfer-encoding".utf8)
+    // StaticString, not arrays: constant bytes with no lazy initialization or reference counting
+    // on the per-byte path.
+    private static let contentLength: StaticString = "content-length"
+    private static let transferEncoding: StaticString = "transfer-encoding"
 
     init(_ kind: Kind) {
         self.kind = kind
@@ -158,15 +160,15 @@ struct HeadGrammar {
                 throw .malformed("obsolete line folding")
             } else if HTTPToken.isTokenCharacter(byte) {
                 state = .fieldName
-                contentLengthMatch = lowercased(byte) == Self.contentLength[0] ? 1 : -1
-                transferEncodingMatch = lowercased(byte) == Self.transferEncoding[0] ? 1 : -1
+                contentLengthMatch = lowercased(byte) == Self.contentLength.utf8Start[0] ? 1 : -1
+                transferEncodingMatch = lowercased(byte) == Self.transferEncoding.utf8Start[0] ? 1 : -1
             } else {
                 throw .malformed("invalid header field name")
             }
         case .fieldName:
             if byte == UInt8(ascii: ":") {
                 // Framing fields are refused at once when they repeat or conflict (like llhttp).
-                if contentLengthMatch == Self.contentLength.count {
+                if contentLengthMatch == Self.contentLength.utf8CodeUnitCount {
                     if seenContentLength { throw .malformed("more than one Content-Length") }
                     if seenTransferEncoding, kind == .request {
                         throw .malformed("both Content-Length and Transfer-Encoding")
@@ -174,7 +176,7 @@ struct HeadGrammar {
                     seenContentLength = true
                     state = .contentLengthValue
                 } else {
-                    if transferEncodingMatch == Self.transferEncoding.count {
+                    if transferEncodingMatch == Self.transferEncoding.utf8CodeUnitCount {
                         if seenTransferEncoding { throw .malformed("more than one Transfer-Encoding") }
                         if seenContentLength, kind == .request {
                             throw .malformed("both Content-Length and Transfer-Encoding")
@@ -209,8 +211,8 @@ struct HeadGrammar {
     }
 
     @inline(__always)
-    private static func advance(_ match: inout Int, _ name: [UInt8], _ byte: UInt8) {
+    private static func advance(_ match: inout Int, _ name: StaticString, _ byte: UInt8) {
         guard match >= 0 else { return }
-        match = match < name.count && lowercased(byte) == name[match] ? match + 1 : -1
+        match = match < name.utf8CodeUnitCount && lowercased(byte) == name.utf8Start[match] ? match + 1 : -1
     }
 }
