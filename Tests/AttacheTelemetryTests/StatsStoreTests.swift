@@ -140,6 +140,10 @@ struct StatsStoreTests {
         #expect(rule.hits == 11)
     }
 
+    /// The key set stops at `max_keys`; the rest counts under `(other)`. (What that means for
+    /// memory is measured where the process is attache alone: the reliability suite floods a
+    /// running attache with 1,000,000 paths and checks its RSS stays flat. Here, the RSS of the
+    /// test process also counts the tests running beside this one.)
     @Test func oneHundredThousandPathsStayBounded() throws {
         let store = StatsStore()
         var feed = try Self.feed(store, """
@@ -147,18 +151,14 @@ struct StatsStoreTests {
               - name: paths
                 record: true
             """)
-        let before = TelemetryMetrics.residentBytes()
         for index in 0..<100_000 { feed.add("/item/\(index)", milliseconds: 0.5, upstream: 0.25) }
         feed.recorder.flush()
-        let growth = TelemetryMetrics.residentBytes() - before
         let rule = store.snapshot().rules[0]
         #expect(rule.keys.count == 1001)
         #expect(rule.keys.last?.key == "(other)")
         #expect(rule.keys.last?.hits == 99_000)
         #expect(rule.hits == 100_000)
-        // 1,000 keys with two histograms each: about 13 MiB measured. Unbounded, 100,000 keys
-        // would take over a gigabyte.
-        #expect(growth < 32 << 20, "grew by \(growth >> 20) MiB")
+        #expect(feed.recorder.knownKeyCount == 1000)
     }
 
     @Test func recordersOnManyThreadsLoseNothing() async throws {

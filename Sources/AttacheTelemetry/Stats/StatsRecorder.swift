@@ -22,6 +22,10 @@ public final class StatsRecorder {
     /// Events waiting for `flush()`.
     public var pendingCount: Int { events.count }
 
+    /// Keys this recorder remembers, over all rules: never more than the rules' `max_keys`, however
+    /// many distinct keys it has seen.
+    public var knownKeyCount: Int { knownKeys.reduce(0) { $0 + $1.count } }
+
     /// Records one finished exchange under `key`; returns `true` when the batch is full and
     /// should be flushed now.
     public func record(
