@@ -194,15 +194,25 @@ extension ClientHandler {
         _ exchange: Exchange, template: ResponseTemplate, rule: Rule, matchedStatus: Int?,
         responseHead: (HTTPHead, ByteBuffer)? = nil
     ) {
-        let rendered = withRequestContext(exchange, responseHead: responseHead) { context -> RenderedResponse in
+        machine.respondedLocally()
+        // Rendered into the loop's scratch arrays, then one head buffer: no allocation once warm.
+        let extra = HeadWriter.connectionLine(machine.connectionField)
+        loop.localResponse.removeAll(keepingCapacity: true)
+        let status = withRequestContext(exchange, responseHead: responseHead) { context -> Int in
             context.ruleName = rule.name
             context.status = matchedStatus
             if !rule.conditions.captureNames.isEmpty {
                 context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             }
-            return template.render(context, matchedStatus: matchedStatus)
+            return template.renderWire(
+                context, matchedStatus: matchedStatus, extraHeaders: extra, includeBody: !exchange.isHeadRequest,
+                into: &loop.localResponse, body: &loop.localBody, scratch: &loop.renderScratch)
         }
-        sendLocal(exchange, rendered)
+        exchange.status = status
+        var bytes = loop.headBuffer(capacity: loop.localResponse.count, allocator: context.channel.allocator)
+        bytes.writeBytes(loop.localResponse)
+        write(bytes)
+        loop.keepHeadBuffer(bytes)
     }
 
     /// An error attache produced itself (400, 405, 417, 502, 504 …), as plain text.

@@ -120,6 +120,16 @@ public enum HeadWriter {
         if includeBody { out.writeBytes(response.body) }
     }
 
+    /// The Connection line for `connection`, as written into a response head.
+    static func connectionLine(_ connection: ConnectionField) -> StaticString? {
+        switch connection {
+        case .none: nil
+        case .keepAlive: "Connection: keep-alive\r\n"
+        case .close: "Connection: close\r\n"
+        case .upgrade: "Connection: upgrade\r\n"
+        }
+    }
+
     private static func writeConnection(_ connection: ConnectionField, into out: inout ByteBuffer) {
         switch connection {
         case .none: break

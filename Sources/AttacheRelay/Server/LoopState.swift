@@ -20,6 +20,9 @@ final class LoopState {
     var pathScratch: [UInt8] = []
     var renderScratch: [UInt8] = []
     var renderOutput: [UInt8] = []
+    /// A rule's response on the wire, and its body, while it is rendered (`respondLocally`).
+    var localResponse: [UInt8] = []
+    var localBody: [UInt8] = []
     private let recorder: StatsRecorder
     private var jsonWriter = JSONWriter(capacity: 1024)
     private var logBatch: [UInt8] = []

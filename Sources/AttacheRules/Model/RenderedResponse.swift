@@ -49,3 +49,45 @@ extension ResponseTemplate {
         return RenderedResponse(status: status, reason: HTTPReason.phrase(status), headers: headers, body: bodyBytes)
     }
 }
+
+extension ResponseTemplate {
+    /// Renders the response straight into the bytes that go on the wire, for the relay: the
+    /// status line, the template's headers, `content-length`, then `extraHeaders` (already
+    /// formatted lines, such as `Connection: close\r\n`), the empty line and, unless
+    /// `includeBody` is false (HEAD), the body. The same bytes as `render(...).serialized()` with
+    /// those lines added; `body` and `scratch` are working space a caller keeps, so a warm caller
+    /// renders without allocating. Returns the status.
+    public func renderWire<Context: TemplateContext>(
+        _ context: Context, matchedStatus: Int?, extraHeaders: StaticString?, includeBody: Bool,
+        into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
+    ) -> Int {
+        let status = self.status ?? matchedStatus ?? 200
+        output.append(contentsOf: "HTTP/1.1 ".utf8)
+        Self.appendDecimal(status, to: &output)
+        output.append(UInt8(ascii: " "))
+        output.append(contentsOf: HTTPReason.phrase(status).utf8)
+        output.append(contentsOf: "\r\n".utf8)
+        for (name, template) in headers {
+            output.append(contentsOf: name.utf8)
+            output.append(contentsOf: ": ".utf8)
+            template.render(context, into: &output, scratch: &scratch)
+            output.append(contentsOf: "\r\n".utf8)
+        }
+        body.removeAll(keepingCapacity: true)
+        self.body?.render(context, into: &body, scratch: &scratch)
+        output.append(contentsOf: "content-length: ".utf8)
+        Self.appendDecimal(body.count, to: &output)
+        output.append(contentsOf: "\r\n".utf8)
+        if let extraHeaders {
+            output.append(contentsOf: UnsafeBufferPointer(start: extraHeaders.utf8Start, count: extraHeaders.utf8CodeUnitCount))
+        }
+        output.append(contentsOf: "\r\n".utf8)
+        if includeBody { output.append(contentsOf: body) }
+        return status
+    }
+
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &output) }
+        output.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+}
