@@ -230,15 +230,17 @@ class FaultUpstream:
 
 
 class Attache:
-    """attache as a process: `run` with the given flags, stdout and stderr to a log file."""
+    """attache as a process: `run` with the given flags, stdout and stderr to a log file. One
+    event-loop thread unless `threads` says otherwise (None: attache's default, one per core)."""
 
-    def __init__(self, binary, upstream_port, rules, *flags, admin=True):
+    def __init__(self, binary, upstream_port, rules, *flags, admin=True, threads=1):
         self.port = free_port()
         self.admin_port = free_port() if admin else None
         self.log = tempfile.NamedTemporaryFile(prefix="attache-", suffix=".log", delete=False)
         arguments = [
             binary, "run", "--rules", rules, "--listen", f"127.0.0.1:{self.port}",
-            "--upstream", f"127.0.0.1:{upstream_port}", "--threads", "1", "--drain-delay", "0",
+            "--upstream", f"127.0.0.1:{upstream_port}", "--drain-delay", "0",
+            *(["--threads", str(threads)] if threads else []),
             "--admin", f"127.0.0.1:{self.admin_port}" if admin else "off", *flags,
         ]
         self.process = subprocess.Popen(arguments, stdout=self.log, stderr=subprocess.STDOUT)
