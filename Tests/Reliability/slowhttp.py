@@ -74,9 +74,9 @@ def run(ledger, binary, rules):
     # waits for the whole body, so that one goes to the Python upstream's /echo.
     reader = FaultUpstream()
     # As deployed: one event loop per core. With a single loop (and the debug build CI runs),
-    # the probe went unanswered for 3-4 s right after the 800 slow readers were connected in 2
-    # of 6 runs, while their first responses were being pushed into socket buffers; with one loop
-    # per core, in 0 of 5.
+    # the probe went unanswered for 3-4 s right after the 800 slow readers were connected in 3
+    # of 9 runs, while their first responses were being pushed into socket buffers; with one loop
+    # per core, in none of the runs so far.
     attache = Attache(binary, upstream.port, rules, threads=None)
     body_attache = Attache(binary, reader.port, rules, threads=None)
     try:
