@@ -89,3 +89,20 @@ import Testing
         #expect(decode(fine).data == "hello")
     }
 }
+
+/// The framing-field recognizer the head grammar and the trailer check share.
+@Suite struct FramingFieldNameTests {
+    func name(_ text: String) -> FramingFieldName {
+        var name = FramingFieldName()
+        for byte in text.utf8 { name.feed(byte) }
+        return name
+    }
+
+    @Test func recognizesExactlyTheTwoNamesInAnyCase() {
+        #expect(name("Content-Length").isContentLength && !name("Content-Length").isTransferEncoding)
+        #expect(name("TRANSFER-encoding").isTransferEncoding && !name("TRANSFER-encoding").isContentLength)
+        for other in ["Content-Lengt", "Content-Lengths", "X-Content-Length", "Transfer-Encodings", "Content-Type", ""] {
+            #expect(!name(other).isContentLength && !name(other).isTransferEncoding, "\(other)")
+        }
+    }
+}

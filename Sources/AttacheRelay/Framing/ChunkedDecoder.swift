@@ -52,10 +52,8 @@ public struct ChunkedDecoder: Sendable {
     private var sizeDigits = 0
     private var extensionBytes = 0
     private var trailerBytes = 0
-    /// Bytes of the current trailer name, and which framing names it still spells (bit 0:
-    /// content-length, bit 1: transfer-encoding), case-insensitively.
-    private var trailerNameLength = 0
-    private var trailerNameMatches: UInt8 = 0
+    /// Whether the current trailer's name is a framing field.
+    private var trailerName = FramingFieldName()
 
     public init() {}
 
@@ -124,9 +122,8 @@ public struct ChunkedDecoder: Sendable {
                     guard HTTPToken.isTokenCharacter(byte) else { return fail("invalid trailer field") }
                     state = .trailerName
                     trailerBytes += 1
-                    trailerNameLength = 0
-                    trailerNameMatches = 0b11
-                    matchTrailerName(byte)
+                    trailerName = FramingFieldName()
+                    trailerName.feed(byte)
                 }
             case .trailerName:
                 // A trailer line is a field: `name ":" value`; a line without the colon (say, the
@@ -134,17 +131,17 @@ public struct ChunkedDecoder: Sendable {
                 trailerBytes += 1
                 guard trailerBytes <= Self.maximumTrailerBytes else { return fail("trailer section too large") }
                 if byte == UInt8(ascii: ":") {
-                    if trailerNameMatches & 1 != 0, trailerNameLength == Self.contentLength.utf8CodeUnitCount {
+                    if trailerName.isContentLength {
                         return fail("Content-Length in the trailer section")
                     }
-                    if trailerNameMatches & 2 != 0, trailerNameLength == Self.transferEncoding.utf8CodeUnitCount {
+                    if trailerName.isTransferEncoding {
                         return fail("Transfer-Encoding in the trailer section")
                     }
                     state = .trailerValue
                 } else if !HTTPToken.isTokenCharacter(byte) {
                     return fail("invalid trailer field")
                 } else {
-                    matchTrailerName(byte)
+                    trailerName.feed(byte)
                 }
             case .trailerValue:
                 trailerBytes += 1
@@ -206,23 +203,6 @@ public struct ChunkedDecoder: Sendable {
             return nil
         default:
             return nil
-        }
-    }
-
-    private static let contentLength: StaticString = "content-length"
-    private static let transferEncoding: StaticString = "transfer-encoding"
-
-    /// Narrows `trailerNameMatches` by the next byte of a trailer name.
-    private mutating func matchTrailerName(_ byte: UInt8) {
-        let lower = byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0)
-        let index = trailerNameLength
-        trailerNameLength += 1
-        guard trailerNameMatches != 0 else { return }
-        if index >= Self.contentLength.utf8CodeUnitCount || Self.contentLength.utf8Start[index] != lower {
-            trailerNameMatches &= ~1
-        }
-        if index >= Self.transferEncoding.utf8CodeUnitCount || Self.transferEncoding.utf8Start[index] != lower {
-            trailerNameMatches &= ~2
         }
     }
 

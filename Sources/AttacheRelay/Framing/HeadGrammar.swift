@@ -39,16 +39,10 @@ struct HeadGrammar {
 
     private let kind: Kind
     private var state: State
-    /// How much of `content-length` / `transfer-encoding` the current field name has matched
-    /// (-1: it is another name).
-    private var contentLengthMatch = 0
-    private var transferEncodingMatch = 0
+    /// Whether the current field name is a framing field.
+    private var fieldName = FramingFieldName()
     private var seenContentLength = false
     private var seenTransferEncoding = false
-    // StaticString, not arrays: constant bytes with no lazy initialization or reference counting
-    // on the per-byte path.
-    private static let contentLength: StaticString = "content-length"
-    private static let transferEncoding: StaticString = "transfer-encoding"
 
     init(_ kind: Kind) {
         self.kind = kind
@@ -160,15 +154,15 @@ struct HeadGrammar {
                 throw .malformed("obsolete line folding")
             } else if HTTPToken.isTokenCharacter(byte) {
                 state = .fieldName
-                contentLengthMatch = lowercased(byte) == Self.contentLength.utf8Start[0] ? 1 : -1
-                transferEncodingMatch = lowercased(byte) == Self.transferEncoding.utf8Start[0] ? 1 : -1
+                fieldName = FramingFieldName()
+                fieldName.feed(byte)
             } else {
                 throw .malformed("invalid header field name")
             }
         case .fieldName:
             if byte == UInt8(ascii: ":") {
                 // Framing fields are refused at once when they repeat or conflict (like llhttp).
-                if contentLengthMatch == Self.contentLength.utf8CodeUnitCount {
+                if fieldName.isContentLength {
                     if seenContentLength { throw .malformed("more than one Content-Length") }
                     if seenTransferEncoding, kind == .request {
                         throw .malformed("both Content-Length and Transfer-Encoding")
@@ -176,7 +170,7 @@ struct HeadGrammar {
                     seenContentLength = true
                     state = .contentLengthValue
                 } else {
-                    if transferEncodingMatch == Self.transferEncoding.utf8CodeUnitCount {
+                    if fieldName.isTransferEncoding {
                         if seenTransferEncoding { throw .malformed("more than one Transfer-Encoding") }
                         if seenContentLength, kind == .request {
                             throw .malformed("both Content-Length and Transfer-Encoding")
@@ -190,8 +184,7 @@ struct HeadGrammar {
             } else if !HTTPToken.isTokenCharacter(byte) {
                 throw .malformed("invalid character in header field name")
             } else {
-                Self.advance(&contentLengthMatch, Self.contentLength, byte)
-                Self.advance(&transferEncodingMatch, Self.transferEncoding, byte)
+                fieldName.feed(byte)
             }
         case .contentLengthValue:
             if byte == UInt8(ascii: "\r") {
@@ -208,11 +201,5 @@ struct HeadGrammar {
         case .done:
             break
         }
-    }
-
-    @inline(__always)
-    private static func advance(_ match: inout Int, _ name: StaticString, _ byte: UInt8) {
-        guard match >= 0 else { return }
-        match = match < name.utf8CodeUnitCount && lowercased(byte) == name.utf8Start[match] ? match + 1 : -1
     }
 }
