@@ -34,7 +34,7 @@ import Testing
         let start = NIODeadline.uptimeNanoseconds(42)
 
         let reused = Exchange(
-            head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestID: "r1",
+            head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestID: RequestID(prefix: "r-", number: 1),
             normalizedPath: nil, pathRange: 5..<7, isHeadRequest: false, upgradeRequested: true)
         // Everything an exchange goes through.
         reused.pendingBody = ByteBuffer(string: "abc")
@@ -49,12 +49,24 @@ import Testing
         _ = reused.takeHead()
 
         reused.restart(
-            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: "r2",
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
         let fresh = Exchange(
-            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: "r2",
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
         #expect(properties(reused) == properties(fresh))
         #expect(properties(fresh).count == 21)
+    }
+}
+
+@Suite struct RequestIDTests {
+    /// Lower-case hex without leading zeros, past the point where a string of it stops being small.
+    @Test(arguments: [
+        (UInt64(0), "5f3a9c21-0-0"), (1, "5f3a9c21-0-1"), (0xF, "5f3a9c21-0-f"), (0x10, "5f3a9c21-0-10"),
+        (0xFFFF, "5f3a9c21-0-ffff"), (0x1_0000, "5f3a9c21-0-10000"), (0xABCD_EF01_2345, "5f3a9c21-0-abcdef012345"),
+        (UInt64.max, "5f3a9c21-0-ffffffffffffffff"),
+    ])
+    func writtenInHex(_ number: UInt64, _ expected: String) {
+        #expect(RequestID(prefix: "5f3a9c21-0-", number: number).text == expected)
     }
 }

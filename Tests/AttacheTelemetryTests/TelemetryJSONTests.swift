@@ -88,15 +88,18 @@ struct TelemetryJSONTests {
         let message = Array("GET /a\\x0d 200".utf8)
         let method = Array("GET".utf8)
         let path = Array("/a\"\r".utf8)
+        let requestID = Array("ab-0-1".utf8)
         var writer = JSONWriter()
         message.withUnsafeBytes { message in
             method.withUnsafeBytes { method in
                 path.withUnsafeBytes { path in
-                    AccessLogEntry(
-                        epochNanoseconds: 1_764_172_800_042_000_000, rule: "access", message: message, method: method,
-                        path: path, status: 200, durationNanoseconds: 1_234_567, upstreamNanoseconds: nil,
-                        requestID: "ab-0-1", clientIP: "127.0.0.1"
-                    ).writeJSON(to: &writer)
+                    requestID.withUnsafeBytes { requestID in
+                        AccessLogEntry(
+                            epochNanoseconds: 1_764_172_800_042_000_000, rule: "access", message: message,
+                            method: method, path: path, status: 200, durationNanoseconds: 1_234_567,
+                            upstreamNanoseconds: nil, requestID: requestID, clientIP: "127.0.0.1"
+                        ).writeJSON(to: &writer)
+                    }
                 }
             }
         }

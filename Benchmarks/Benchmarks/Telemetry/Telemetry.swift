@@ -46,13 +46,14 @@ let benchmarks: @Sendable () -> Void = {
         let message = Array("GET /api/items/42 200 0.412ms".utf8)
         let method = Array("GET".utf8)
         let path = Array("/api/items/42".utf8)
+        let requestID = Array("5f3a9c21-0-1f".utf8)
         message.withUnsafeBytes { message in
             method.withUnsafeBytes { method in
-                path.withUnsafeBytes { path in
+                path.withUnsafeBytes { path in requestID.withUnsafeBytes { requestID in
                     let entry = AccessLogEntry(
                         epochNanoseconds: 1_764_172_800_042_000_000, rule: "access", message: message, method: method,
                         path: path, status: 200, durationNanoseconds: 412_000, upstreamNanoseconds: 300_000,
-                        requestID: "5f3a9c21-0-1f", clientIP: "127.0.0.1")
+                        requestID: requestID, clientIP: "127.0.0.1")
                     entry.writeJSON(to: &writer)
                     benchmark.startMeasurement()
                     for _ in benchmark.scaledIterations {
@@ -61,7 +62,7 @@ let benchmarks: @Sendable () -> Void = {
                         blackHole(writer.bytes.count)
                     }
                     benchmark.stopMeasurement()
-                }
+                }}
             }
         }
     }

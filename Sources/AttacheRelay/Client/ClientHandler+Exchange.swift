@@ -278,13 +278,17 @@ extension ClientHandler {
                 if let log = rule.log {
                     loop.renderOutput.removeAll(keepingCapacity: true)
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
+                    loop.requestIDBytes.removeAll(keepingCapacity: true)
+                    exchange.requestID.write(into: &loop.requestIDBytes)
                     loop.renderOutput.withUnsafeBytes { message in
-                        loop.log(
-                            AccessLogEntry(
-                                epochNanoseconds: time, rule: rule.name, message: message, method: method,
-                                path: context.path, status: status, durationNanoseconds: duration,
-                                upstreamNanoseconds: upstream, requestID: exchange.requestID,
-                                clientIP: context.clientAddress))
+                        loop.requestIDBytes.withUnsafeBytes { requestID in
+                            loop.log(
+                                AccessLogEntry(
+                                    epochNanoseconds: time, rule: rule.name, message: message, method: method,
+                                    path: context.path, status: status, durationNanoseconds: duration,
+                                    upstreamNanoseconds: upstream, requestID: requestID,
+                                    clientIP: context.clientAddress))
+                        }
                     }
                 }
                 if let record = rule.record, let slot = exchange.plan.slot(forRule: Int(index)) {

@@ -17,7 +17,7 @@ final class Exchange {
     /// Where the table's `record` actions go.
     private(set) var plan: RecordPlan
     private(set) var start: NIODeadline
-    private(set) var requestID: String
+    private(set) var requestID: RequestID
     /// The path rules see, when normalizing changed it (otherwise it is in `headBytes`).
     private(set) var normalizedPath: [UInt8]?
     /// Where the path is in the target (origin-form or absolute-form).
@@ -41,7 +41,7 @@ final class Exchange {
     var firstResponseByte: NIODeadline?
 
     init(
-        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: String,
+        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
     ) {
         self.head = head
@@ -60,7 +60,7 @@ final class Exchange {
     /// Makes this the next exchange, exactly as `init` with the same arguments would make it:
     /// every property is set again (`ExchangeTests` compares the two).
     func restart(
-        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: String,
+        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
     ) {
         self.head = head

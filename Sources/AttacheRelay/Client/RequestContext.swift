@@ -8,7 +8,7 @@ struct RequestContext: TemplateContext {
     /// The normalized path (may point into `bytes` or into scratch memory).
     var path: UnsafeRawBufferPointer
     var clientAddress: String
-    var requestID: String
+    var requestID: RequestID
     var status: Int?
     var origin: Origin?
     var respondingRule: String?
@@ -37,7 +37,7 @@ struct RequestContext: TemplateContext {
             guard let host = head.host else { return false }
             output.append(contentsOf: slice(bytes, host))
         case .requestID:
-            output.append(contentsOf: requestID.utf8)
+            requestID.write(into: &output)
         case .requestHeader(let name, _):
             return RequestContext.appendField(named: name, of: head, in: bytes, to: &output)
         case .clientIP:

@@ -56,33 +56,92 @@ public struct HeadParser {
 
     // MARK: Finding the end of the head
 
-    /// Searches for the empty line ending the head; returns the head length, `nil` if not there
-    /// yet, or throws on a bare LF or a limit.
+    /// Searches for the empty line ending the head; returns the head length, or `nil` if it is
+    /// not there yet. A head that is not complete is checked by the byte grammar as it arrives,
+    /// so garbage is refused early (as llhttp does); a complete head is checked once, by the
+    /// full parse (see `decide`).
     private mutating func findEnd(
         _ bytes: UnsafeRawBufferPointer, start: Int, kind: HeadGrammar.Kind, lineLimit: Int, lineError: HeadError
     ) throws(HeadError) -> Int? {
-        var index = max(scanned, start)
         let count = bytes.count
-        if grammar == nil { grammar = HeadGrammar(kind) }
+        // Bytes before `scanned` hold no CR LF CR LF; one may straddle `scanned`.
+        var index = max(scanned - 3, start)
+        while let lineFeed = ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: index) {
+            if lineFeed - start >= 3, bytes[lineFeed - 1] == UInt8(ascii: "\r"), bytes[lineFeed - 2] == UInt8(ascii: "\n"),
+                bytes[lineFeed - 3] == UInt8(ascii: "\r")
+            {
+                return lineFeed + 1
+            }
+            index = lineFeed + 1
+        }
+        var grammar = self.grammar ?? HeadGrammar(kind)
+        index = max(scanned, start)
         while index < count {
             let byte = bytes[index]
-            try grammar!.feed(byte)
-            if byte == UInt8(ascii: "\n") {
-                if firstLineEnd == 0 { firstLineEnd = index + 1 }
-                // An empty line: the previous line ended right before this CR.
-                if index - 1 > start, bytes[index - 2] == UInt8(ascii: "\n") {
-                    scanned = index + 1
-                    return index + 1
-                }
-            }
+            try grammar.feed(byte)
+            if byte == UInt8(ascii: "\n"), firstLineEnd == 0 { firstLineEnd = index + 1 }
             index += 1
         }
+        self.grammar = grammar
         scanned = count
         if firstLineEnd == 0, count - start > lineLimit { throw lineError }
         if count - start > limits.maximumHeaderBytes {
             throw .headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes")
         }
         return nil
+    }
+
+    /// The outcome for a complete head `bytes[start..<end]`, given what the full parse made of it
+    /// (`refusal`): what the head would have met first had it arrived byte by byte, so the outcome
+    /// does not depend on how the bytes were split. In byte order, a byte the grammar refuses or
+    /// a limit (at the same byte, the grammar first); then what only the whole head shows.
+    private func decide(
+        _ bytes: UnsafeRawBufferPointer, start: Int, end: Int, kind: HeadGrammar.Kind, refusal: HeadError?,
+        lineLimit: Int, lineError: HeadError
+    ) -> Outcome {
+        let limit = limitMet(bytes, start: start, end: end, kind: kind, lineLimit: lineLimit, lineError: lineError)
+        if refusal != nil {
+            // The parse refuses every head the grammar refuses (never fewer): only then can the
+            // grammar have an error to name. A cold path, so it starts over from the first byte.
+            var grammar = HeadGrammar(kind)
+            for index in start..<end {
+                do {
+                    try grammar.feed(bytes[index])
+                } catch {
+                    if let limit, limit.prefix < index + 1 { break }
+                    return .invalid(error)
+                }
+            }
+        }
+        if let limit { return .invalid(limit.error) }
+        if let refusal { return .invalid(refusal) }
+        return .complete
+    }
+
+    /// The limit a head arriving byte by byte meets first, and the length of the prefix that
+    /// meets it: the first line (checked while it is incomplete, and for requests once more when
+    /// the head is complete) or the head (checked while incomplete and when complete).
+    private func limitMet(
+        _ bytes: UnsafeRawBufferPointer, start: Int, end: Int, kind: HeadGrammar.Kind, lineLimit: Int,
+        lineError: HeadError
+    ) -> (prefix: Int, error: HeadError)? {
+        let lineEnd = (ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: start) ?? end - 1) + 1
+        let lineTooLongAt = start + lineLimit + 1
+        let headTooLargeAt = start + limits.maximumHeaderBytes + 1
+        var line: Int? = nil
+        if lineEnd > lineTooLongAt {
+            line = lineTooLongAt
+        } else if kind == .request, lineEnd - start > lineLimit {
+            line = end
+        }
+        let head: Int? = end >= headTooLargeAt ? headTooLargeAt : nil
+        switch (line, head) {
+        case (let line?, let head?) where line <= head: return (line, lineError)
+        case (let line?, nil): return (line, lineError)
+        case (_, let head?):
+            return (head, .headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes"))
+        case (nil, nil): return nil
+        }
     }
 
     // MARK: Requests
@@ -99,6 +158,8 @@ public struct HeadParser {
             if start > 8 { return .invalid(.malformed("too many empty lines before the request line")) }
         }
         if start < bytes.count, bytes[start] == UInt8(ascii: "\n") { return .invalid(.malformed("line ending without CR")) }
+        // A CR that may begin one more empty line: wait for the byte after it.
+        if start == bytes.count - 1, bytes[start] == UInt8(ascii: "\r") { return .incomplete }
         let end: Int
         do {
             guard let found = try findEnd(
@@ -109,20 +170,19 @@ public struct HeadParser {
         } catch {
             return .invalid(error)
         }
-        if end - start > limits.maximumHeaderBytes {
-            return .invalid(.headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes"))
-        }
-        if firstLineEnd - start > limits.maximumRequestLine { return .invalid(.requestLineTooLong) }
         head.reset()
         head.length = end
+        var refusal: HeadError? = nil
         do {
             let lineEnd = try parseRequestLine(bytes, from: start, into: &head)
             try parseFields(bytes, from: lineEnd, end: end, into: &head, table: table)
             try validateRequest(&head)
         } catch {
-            return .invalid(error)
+            refusal = error
         }
-        return .complete
+        return decide(
+            bytes, start: start, end: end, kind: .request, refusal: refusal, lineLimit: limits.maximumRequestLine,
+            lineError: .requestLineTooLong)
     }
 
     /// `method SP request-target SP HTTP-version CRLF`; returns where the next line starts.
@@ -138,8 +198,8 @@ public struct HeadParser {
         let targetStart = index
         while index < bytes.count, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
         guard index > targetStart else { throw .malformed("missing request target") }
-        // The byte grammar already checked the form (origin, asterisk or absolute).
         guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in request target") }
+        try checkTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<index]))
         head.target = Int32(targetStart)..<Int32(index)
         index += 1
         head.version = try parseVersion(bytes, at: index)
@@ -148,6 +208,30 @@ public struct HeadParser {
             throw .malformed("invalid request line")
         }
         return index + 2
+    }
+
+    /// RFC 9112 §3.2: origin-form (`/…`), asterisk-form (`*`) or absolute-form (`scheme://…`,
+    /// letters only in the scheme, as llhttp reads it), never a fragment; the byte grammar's
+    /// rules for a target, on a whole one (bytes 0x21–0x7E already checked).
+    private func checkTargetForm(_ target: UnsafeRawBufferPointer) throws(HeadError) {
+        var index = 1
+        switch target[0] {
+        case UInt8(ascii: "/"):
+            break
+        case UInt8(ascii: "*"):
+            guard target.count == 1 else { throw .malformed("invalid request target") }
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            while index < target.count, isLetter(target[index]) { index += 1 }
+            guard index + 3 <= target.count, target[index] == UInt8(ascii: ":"),
+                target[index + 1] == UInt8(ascii: "/"), target[index + 2] == UInt8(ascii: "/")
+            else { throw .malformed("invalid request target") }
+            index += 3
+        default:
+            throw .malformed("invalid request target")
+        }
+        guard !target[index...].contains(UInt8(ascii: "#")) else {
+            throw .malformed("invalid character in request target")
+        }
     }
 
     /// `HTTP/1.0` or `HTTP/1.1`; other well-formed versions are 505.
@@ -192,12 +276,9 @@ public struct HeadParser {
         } catch {
             return .invalid(error)
         }
-        // A head that arrived whole in one read never met the limit inside findEnd.
-        if end > limits.maximumHeaderBytes {
-            return .invalid(.headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes"))
-        }
         head.reset()
         head.length = end
+        var refusal: HeadError? = nil
         do throws(HeadError) {
             let lineEnd = try parseStatusLine(bytes, into: &head)
             try parseFields(bytes, from: lineEnd, end: end, into: &head, table: nil)
@@ -209,9 +290,11 @@ public struct HeadParser {
                 throw HeadError.malformed("interim response that ends the connection")
             }
         } catch {
-            return .invalid(error)
+            refusal = error
         }
-        return .complete
+        return decide(
+            bytes, start: 0, end: end, kind: .response, refusal: refusal, lineLimit: limits.maximumHeaderBytes,
+            lineError: .headerTooLarge("status line too long"))
     }
 
     /// `HTTP-version SP 3DIGIT SP reason CRLF` (the space before an empty reason may be missing).
@@ -266,16 +349,21 @@ public struct HeadParser {
             index += 1
             while bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
             let valueStart = index
-            var valueEnd = index
+            // Tabs are the only control character a value may hold: skip runs between them.
             while true {
+                index = ByteScan.endOfPlainRun(in: bytes, from: index)
                 let byte = bytes[index]
-                if byte == UInt8(ascii: "\r") {
-                    guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .malformed("CR in header field value") }
-                    break
+                if byte == UInt8(ascii: "\t") {
+                    index += 1
+                    continue
                 }
-                guard isFieldValueByte(byte) else { throw .malformed("invalid character in header field value") }
-                index += 1
-                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { valueEnd = index }
+                guard byte == UInt8(ascii: "\r") else { throw .malformed("invalid character in header field value") }
+                guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .malformed("CR in header field value") }
+                break
+            }
+            var valueEnd = index
+            while valueEnd > valueStart, bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t") {
+                valueEnd -= 1
             }
             index += 2
             guard head.fields.count < limits.maximumFields else {
@@ -422,6 +510,11 @@ func isDigit(_ byte: UInt8) -> Bool {
 @inline(__always)
 func isFieldValueByte(_ byte: UInt8) -> Bool {
     byte >= 0x20 ? byte != 0x7F : byte == 0x09
+}
+
+@inline(__always)
+func isLetter(_ byte: UInt8) -> Bool {
+    lowercased(byte) >= UInt8(ascii: "a") && lowercased(byte) <= UInt8(ascii: "z")
 }
 
 @inline(__always)

@@ -20,6 +20,8 @@ final class LoopState {
     var pathScratch: [UInt8] = []
     var renderScratch: [UInt8] = []
     var renderOutput: [UInt8] = []
+    /// The request id written out for an access-log line.
+    var requestIDBytes: [UInt8] = []
     /// A rule's response on the wire, and its body, while it is rendered (`respondLocally`).
     var localResponse: [UInt8] = []
     var localBody: [UInt8] = []
@@ -62,10 +64,10 @@ final class LoopState {
         recorder.keepOnly(plan)
     }
 
-    /// A new request id: unique per process, cheap (no randomness per request).
-    func nextRequestID() -> String {
+    /// A new request id: unique per process, cheap (no randomness or string per request).
+    func nextRequestID() -> RequestID {
         requestCounter &+= 1
-        return requestIDPrefix + String(requestCounter, radix: 16)
+        return RequestID(prefix: requestIDPrefix, number: requestCounter)
     }
 
     // MARK: Access log and statistics

@@ -11,13 +11,13 @@ public struct AccessLogEntry {
     public var status: Int
     public var durationNanoseconds: Int64
     public var upstreamNanoseconds: Int64?
-    public var requestID: String
+    public var requestID: UnsafeRawBufferPointer
     public var clientIP: String
 
     public init(
         epochNanoseconds: Int64, rule: String, message: UnsafeRawBufferPointer, method: UnsafeRawBufferPointer,
         path: UnsafeRawBufferPointer, status: Int, durationNanoseconds: Int64, upstreamNanoseconds: Int64?,
-        requestID: String, clientIP: String
+        requestID: UnsafeRawBufferPointer, clientIP: String
     ) {
         self.epochNanoseconds = epochNanoseconds
         self.rule = rule
@@ -57,7 +57,7 @@ public struct AccessLogEntry {
             writer.null()
         }
         writer.key("request_id")
-        writer.string(requestID)
+        writer.string(bytes: requestID)
         writer.key("client_ip")
         writer.string(clientIP)
         writer.endObject()
