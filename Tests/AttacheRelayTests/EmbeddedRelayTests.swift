@@ -42,6 +42,21 @@ import Testing
         #expect(relay.client.isActive)
     }
 
+    /// A head and the body bytes read with it go to the client in one write (one trip through
+    /// the pipeline); a body over 16 KiB is not copied into the head's buffer.
+    @Test(arguments: [(5, 1), (16 * 1024, 1), (16 * 1024 + 1, 2)])
+    func headAndBodyFromOneReadLeaveInOneWrite(_ length: Int, _ writes: Int) throws {
+        let relay = try EmbeddedRelay(rules: Self.rules)
+        defer { relay.finish() }
+        try relay.clientSends(Array("GET / HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+        let body = String(repeating: "b", count: length)
+        try relay.upstreamSends(Array("HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\n\(body)".utf8))
+        var buffers: [ByteBuffer] = []
+        while let buffer = try relay.client.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
+        #expect(buffers.count == writes)
+        #expect(text(buffers.flatMap { Array($0.readableBytesView) }) == "HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\n\(body)")
+    }
+
     @Test func upstreamDyingMidBodyCutsTheClientShort() throws {
         let relay = try EmbeddedRelay(rules: Self.rules)
         defer { relay.finish() }

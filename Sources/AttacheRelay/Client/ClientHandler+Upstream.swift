@@ -57,8 +57,7 @@ extension ClientHandler: UpstreamDelegate {
         if plan.dechunk { exchange.dechunker = BodyFramer(.chunked) }
         var out = loop.headBuffer(capacity: bytes.readableBytes + 64, allocator: context.channel.allocator)
         HeadWriter.clientResponse(head, bytes: bytes, chunked: plan.chunked, connection: plan.connection, into: &out)
-        write(out)
-        loop.keepHeadBuffer(out)
+        holdHead(out)
         if !context.channel.isWritable { exchange.upstream?.pauseReads() }
     }
 
@@ -76,7 +75,7 @@ extension ClientHandler: UpstreamDelegate {
             }
             if case .invalid = progress { perform(.abort) }
         } else {
-            write(bytes)
+            writeBodyJoiningHead(bytes)
         }
         if !context.channel.isWritable { exchange.upstream?.pauseReads() }
     }

@@ -29,6 +29,10 @@ final class ClientHandler: ChannelDuplexHandler {
     var readPaused = false
     var readPending = false
     var needsFlush = false
+    /// A response head not yet handed to the channel, so that body bytes from the same upstream
+    /// read can join it in one write (one trip through the pipeline instead of two). Handed on
+    /// before any other write, flush or close.
+    var heldHead: ByteBuffer?
     /// Request bytes were written to the upstream since its last flush.
     var upstreamNeedsFlush = false
     /// Inside `channelRead`: `channelReadComplete` will flush, so writes wait for it.
@@ -44,7 +48,9 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.timerExpired() }
+        // Unowned, not weak: a weak reference gives the handler a side table, and every retain
+        // and release of it takes the runtime's slow path. The timer dies in `handlerRemoved`.
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timerExpired() }
     }
 
     /// The handler holds its context and the context its handler: letting go of the context here
@@ -182,6 +188,8 @@ final class ClientHandler: ChannelDuplexHandler {
         case .abort:
             exchange?.upstream?.abandon()
             exchange?.upstream = nil
+            // Closing drops writes not yet flushed; a held head is one of them.
+            heldHead = nil
             context.close(promise: nil)
         case .close:
             context.close(promise: nil)
@@ -221,13 +229,39 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func write(_ bytes: ByteBuffer) {
+        if heldHead != nil { writeHeldHead() }
         context.write(wrapOutboundOut(bytes), promise: nil)
         needsFlush = true
+    }
+
+    /// Writes a response head after all other writes so far; it waits for the next write (or
+    /// flush) in case that is body bytes it can carry (`writeBodyJoiningHead`).
+    func holdHead(_ head: ByteBuffer) {
+        if heldHead != nil { writeHeldHead() }
+        heldHead = head
+        needsFlush = true
+    }
+
+    /// Body bytes: after the held head, in the same buffer when they are few.
+    func writeBodyJoiningHead(_ body: ByteBuffer) {
+        guard var head = heldHead, body.readableBytes <= 16 * 1024 else { return write(body) }
+        heldHead = nil
+        head.writeImmutableBuffer(body)
+        context.write(wrapOutboundOut(head), promise: nil)
+        loop.keepHeadBuffer(head)
+    }
+
+    func writeHeldHead() {
+        guard let head = heldHead else { return }
+        heldHead = nil
+        context.write(wrapOutboundOut(head), promise: nil)
+        loop.keepHeadBuffer(head)
     }
 
     func flushIfNeeded() {
         guard needsFlush else { return }
         needsFlush = false
+        writeHeldHead()
         context.flush()
     }
 
@@ -244,6 +278,7 @@ final class ClientHandler: ChannelDuplexHandler {
         timer?.cancel()
         timerKind = nil
         needsFlush = false
+        writeHeldHead()
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         let context = self.context!

@@ -11,7 +11,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var machine: UpstreamConnectionStateMachine
     private(set) var context: ChannelHandlerContext?
-    weak var delegate: UpstreamDelegate?
+    /// The exchange this connection serves. Strong, and cleared whenever an exchange ends, fails
+    /// or is abandoned (and when the handler is removed): a weak reference gave both handlers
+    /// side tables, which sent every retain and release of them through the runtime's slow path.
+    var delegate: UpstreamDelegate?
     unowned let pool: UpstreamPool
     /// The response timeout, restarted by each read (made when the channel is added).
     private var timer: DeadlineTimer?
@@ -97,7 +100,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.timedOut() }
+        // Unowned, not weak (see `delegate`): the timer is cancelled when the handler is removed.
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timedOut() }
     }
 
     private func timedOut() {
@@ -106,6 +110,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        delegate = nil
+        timer?.cancel()
+        timer = nil
     }
 
     func read(context: ChannelHandlerContext) {
