@@ -116,7 +116,7 @@ extension ClientHandler {
                     responseBytes: responseBytes,
                     durationNanoseconds: (NIODeadline.now() - exchange.start).nanoseconds,
                     upstreamNanoseconds: exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds },
-                    hostName: loop.hostName, upstreamAddress: loop.configuration.upstreamAuthority)
+                    hostName: loop.hostName, upstreamAddress: loop.upstreamAuthority)
                 return body(&context)
             }
             func withPath(_ responseBytes: UnsafeRawBufferPointer?) -> Result {
@@ -176,7 +176,7 @@ extension ClientHandler {
         var head = loop.headBuffer(capacity: exchange.head.length + 128, allocator: context.channel.allocator)
         HeadWriter.forwardedRequest(
             exchange.head, bytes: exchange.headBytes, clientAddress: clientAddress,
-            defaultHost: loop.configuration.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
+            defaultHost: loop.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
         upstream.write(head)
         loop.keepHeadBuffer(head)
         if let pending = exchange.pendingBody {
@@ -201,7 +201,7 @@ extension ClientHandler {
         let status = withRequestContext(exchange, responseHead: responseHead) { context -> Int in
             context.ruleName = rule.name
             context.status = matchedStatus
-            if !rule.conditions.captureNames.isEmpty {
+            if rule.capturesPath {
                 context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             }
             return template.renderWire(
@@ -267,7 +267,7 @@ extension ClientHandler {
         let matched = loop.completion
         for index in matched {
             let rule = table.rules[Int(index)]
-            let captures = rule.conditions.captureNames.isEmpty
+            let captures = !rule.capturesPath
                 ? [:] : withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             withRequestContext(exchange) { context in
                 context.durationNanoseconds = duration

@@ -12,6 +12,8 @@ final class LoopState {
     let pool: UpstreamPool
     let telemetry: Telemetry
     let hostName: String
+    /// `host:port` of the upstream, for requests without a Host (made once, not per request).
+    let upstreamAuthority: String
     private(set) var table: RuleTable
     private(set) var plan: RecordPlan
     var scratch = MatchScratch()
@@ -53,6 +55,7 @@ final class LoopState {
         self.telemetry = telemetry
         self.recorder = StatsRecorder(store: telemetry.stats)
         self.hostName = hostName
+        upstreamAuthority = configuration.upstreamAuthority
         var generator = SystemRandomNumberGenerator()
         requestIDPrefix = String(generator.next() & 0xFFFF_FFFF, radix: 16) + "-\(loopIndex)-"
         logBatch.reserveCapacity(64 * 1024)

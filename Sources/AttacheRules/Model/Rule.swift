@@ -1,5 +1,8 @@
 /// One rule after decoding: its conditions, compiled patterns and templates, and its actions.
-public struct Rule: Sendable {
+///
+/// A class: the relay passes the matching rule around on every exchange, and copying a struct
+/// of this many references cost a retain and a release for each of them.
+public final class Rule: Sendable {
     /// When a rule's `respond` is considered.
     public enum Phase: String, Sendable {
         /// No status or origin condition: answered from the request head, before the upstream.
@@ -16,6 +19,22 @@ public struct Rule: Sendable {
     public let respond: ResponseTemplate?
     public let record: RecordAction?
     public let log: Template?
+    /// Whether a path pattern captures anything (`conditions.captureNames` builds a set).
+    public let capturesPath: Bool
+
+    public init(
+        index: Int, name: String, location: SourceLocation, conditions: Conditions, respond: ResponseTemplate?,
+        record: RecordAction?, log: Template?
+    ) {
+        self.index = index
+        self.name = name
+        self.location = location
+        self.conditions = conditions
+        self.respond = respond
+        self.record = record
+        self.log = log
+        capturesPath = !conditions.captureNames.isEmpty
+    }
 
     public var phase: Phase {
         conditions.statuses == nil && conditions.origins == nil ? .request : .response
@@ -87,7 +106,9 @@ public struct Conditions: Sendable {
 }
 
 /// A response a rule sends: from a named template or written inline.
-public struct ResponseTemplate: Sendable {
+///
+/// A class, as `Rule` is: the relay hands it on for every response it renders.
+public final class ResponseTemplate: Sendable {
     /// The template's name, or `nil` for an inline `respond:` mapping.
     public let templateName: String?
     /// `nil` keeps the status that triggered the rule (response phase only).
@@ -96,6 +117,17 @@ public struct ResponseTemplate: Sendable {
     public let body: Template?
     /// Where the template was defined.
     public let location: SourceLocation
+
+    public init(
+        templateName: String?, status: Int?, headers: [(name: String, value: Template)], body: Template?,
+        location: SourceLocation
+    ) {
+        self.templateName = templateName
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.location = location
+    }
 }
 
 /// The `record` action: statistics under a key rendered per exchange.
