@@ -137,7 +137,7 @@ extension ClientHandler {
     func forward(_ exchange: Exchange) {
         if exchange.head.expectContinue && exchange.hasBody {
             // attache reads the body itself, so it answers the expectation (and strips Expect).
-            var continueBytes = context.channel.allocator.buffer(capacity: 25)
+            var continueBytes = allocator.buffer(capacity: 25)
             continueBytes.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
             write(continueBytes)
             flushIfNeeded()
@@ -173,7 +173,7 @@ extension ClientHandler {
     func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
         exchange.upstream = upstream
         upstream.begin(delegate: self, requestWasHead: exchange.isHeadRequest)
-        var head = loop.headBuffer(capacity: exchange.head.length + 128, allocator: context.channel.allocator)
+        var head = loop.headBuffer(capacity: exchange.head.length + 128, allocator: allocator)
         HeadWriter.forwardedRequest(
             exchange.head, bytes: exchange.headBytes, clientAddress: clientAddress,
             defaultHost: loop.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
@@ -209,7 +209,7 @@ extension ClientHandler {
                 into: &loop.localResponse, body: &loop.localBody, scratch: &loop.renderScratch)
         }
         exchange.status = status
-        var bytes = loop.headBuffer(capacity: loop.localResponse.count, allocator: context.channel.allocator)
+        var bytes = loop.headBuffer(capacity: loop.localResponse.count, allocator: allocator)
         bytes.writeBytes(loop.localResponse)
         write(bytes)
         loop.keepHeadBuffer(bytes)
@@ -232,7 +232,7 @@ extension ClientHandler {
     func sendLocal(_ exchange: Exchange, _ response: RenderedResponse) {
         machine.respondedLocally()
         exchange.status = response.status
-        var bytes = context.channel.allocator.buffer(capacity: 256 + response.body.count)
+        var bytes = allocator.buffer(capacity: 256 + response.body.count)
         HeadWriter.localResponse(
             response, includeBody: !exchange.isHeadRequest, connection: machine.connectionField, into: &bytes)
         write(bytes)
@@ -243,7 +243,7 @@ extension ClientHandler {
     func respondToInvalidRequest(_ error: HeadError?) {
         let response = error.map { ClientHandler.errorResponse(status: $0.status, detail: $0.detail) }
             ?? ClientHandler.errorResponse(status: 408, detail: "the request head did not arrive in time")
-        var bytes = context.channel.allocator.buffer(capacity: 256)
+        var bytes = allocator.buffer(capacity: 256)
         HeadWriter.localResponse(response, includeBody: true, connection: .close, into: &bytes)
         write(bytes)
         closeAfterFlush()

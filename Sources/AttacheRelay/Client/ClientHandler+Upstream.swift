@@ -7,7 +7,7 @@ extension ClientHandler: UpstreamDelegate {
         guard let exchange, exchange.head.version == .http11 else { return }
         // attache answered Expect itself; a 100 from the upstream would be a second one.
         if head.status == 100 && exchange.sentContinue { return }
-        var out = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+        var out = allocator.buffer(capacity: bytes.readableBytes)
         HeadWriter.clientResponse(head, bytes: bytes, chunked: false, connection: .none, into: &out)
         write(out)
     }
@@ -23,7 +23,7 @@ extension ClientHandler: UpstreamDelegate {
                 upstreamFailed(.malformedResponse("101 Switching Protocols without an upgrade request"))
                 return
             }
-            var out = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+            var out = allocator.buffer(capacity: bytes.readableBytes + 32)
             HeadWriter.clientResponse(head, bytes: bytes, chunked: false, connection: .upgrade, into: &out)
             write(out)
             machine.startTunnel()
@@ -55,10 +55,10 @@ extension ClientHandler: UpstreamDelegate {
         // Pass through, framed for this client.
         let plan = machine.planResponse(framing)
         if plan.dechunk { exchange.dechunker = BodyFramer(.chunked) }
-        var out = loop.headBuffer(capacity: bytes.readableBytes + 64, allocator: context.channel.allocator)
+        var out = loop.headBuffer(capacity: bytes.readableBytes + 64, allocator: allocator)
         HeadWriter.clientResponse(head, bytes: bytes, chunked: plan.chunked, connection: plan.connection, into: &out)
         holdHead(out)
-        if !context.channel.isWritable { exchange.upstream?.pauseReads() }
+        if !isWritable { exchange.upstream?.pauseReads() }
     }
 
     func upstreamBody(_ bytes: ByteBuffer) {
@@ -77,7 +77,7 @@ extension ClientHandler: UpstreamDelegate {
         } else {
             writeBodyJoiningHead(bytes)
         }
-        if !context.channel.isWritable { exchange.upstream?.pauseReads() }
+        if !isWritable { exchange.upstream?.pauseReads() }
     }
 
     func upstreamResponseEnd() {
@@ -132,7 +132,7 @@ extension ClientHandler: UpstreamDelegate {
 
     func upstreamTunnelData(_ bytes: ByteBuffer) {
         write(bytes)
-        if !context.channel.isWritable { exchange?.upstream?.pauseReads() }
+        if !isWritable { exchange?.upstream?.pauseReads() }
     }
 
     func upstreamTunnelInputClosed() {

@@ -29,6 +29,11 @@ final class ClientHandler: ChannelDuplexHandler {
     var readPaused = false
     var readPending = false
     var needsFlush = false
+    /// The channel's allocator and writability, kept here: asking the channel for them on every
+    /// response cost a retain and a release of it each time. `isWritable` follows
+    /// `channelWritabilityChanged`, which NIO fires as soon as a write crosses a watermark.
+    var allocator = ByteBufferAllocator()
+    var isWritable = true
     /// A response head not yet handed to the channel, so that body bytes from the same upstream
     /// read can join it in one write (one trip through the pipeline instead of two). Handed on
     /// before any other write, flush or close.
@@ -48,6 +53,7 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         // Unowned, not weak: a weak reference gives the handler a side table, and every retain
         // and release of it takes the runtime's slow path. The timer dies in `handlerRemoved`.
         timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timerExpired() }
@@ -112,7 +118,8 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.upstream?.resumeReads() }
+        isWritable = context.channel.isWritable
+        if isWritable { exchange?.upstream?.resumeReads() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -280,7 +287,7 @@ final class ClientHandler: ChannelDuplexHandler {
         needsFlush = false
         writeHeldHead()
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(allocator.buffer(capacity: 0)), promise: promise)
         let context = self.context!
         promise.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { _ in
             context.close(promise: nil)

@@ -16,6 +16,17 @@ enum ByteScan {
         (word &- ones &* UInt64(limit)) & ~word & highBits != 0
     }
 
+    /// `word` with its ASCII capitals (and only those) made lower case.
+    @inline(__always)
+    static func lowercased(_ word: UInt64) -> UInt64 {
+        let low = word & ~highBits
+        // High bit set where a byte is at least "A", and where it is beyond "Z".
+        let atLeastA = low &+ ones &* UInt64(0x80 - 0x41)
+        let beyondZ = low &+ ones &* UInt64(0x80 - 0x5B)
+        let capitals = (atLeastA ^ beyondZ) & ~word & highBits
+        return word | (capitals >> 2)
+    }
+
     /// The index of the first `byte` at or after `start`, or `nil`.
     @inline(__always)
     static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {

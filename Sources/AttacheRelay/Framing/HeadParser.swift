@@ -528,11 +528,23 @@ func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBuffe
     return true
 }
 
-/// Compares with a lower-case ASCII literal.
+/// Compares with a lower-case ASCII literal, eight bytes at a time where it is that long (the
+/// last word overlapping the one before).
 func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
     let count = literal.utf8CodeUnitCount
     guard bytes.count == count else { return false }
-    let pointer = literal.utf8Start
-    for index in 0..<count where lowercased(bytes[index]) != pointer[index] { return false }
-    return true
+    let pointer = UnsafeRawPointer(literal.utf8Start)
+    guard count >= 8 else {
+        for index in 0..<count where lowercased(bytes[index]) != pointer.load(fromByteOffset: index, as: UInt8.self) {
+            return false
+        }
+        return true
+    }
+    var index = 0
+    while true {
+        let word = ByteScan.lowercased(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        guard word == pointer.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+        if index == count - 8 { return true }
+        index = min(index + 8, count - 8)
+    }
 }

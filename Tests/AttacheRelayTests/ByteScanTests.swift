@@ -1,0 +1,57 @@
+import Testing
+
+@testable import AttacheRelay
+
+/// The eight-bytes-at-a-time searches against one-byte-at-a-time definitions: every byte value
+/// at every position of a word, and runs that end at every offset.
+@Suite struct ByteScanTests {
+    @Test func lowercasedWordMatchesEachByte() {
+        for position in 0..<8 {
+            for value in 0...255 {
+                var bytes = Array("AbC-z9\u{7F}@".utf8)
+                bytes[position] = UInt8(value)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let expected = bytes.map(lowercased).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(ByteScan.lowercased(word) == expected, "byte \(value) at \(position)")
+            }
+        }
+    }
+
+    @Test func firstIndexAndPlainRunAtEveryOffset() {
+        for length in 0...40 {
+            for target in 0..<max(length, 1) {
+                for special: UInt8 in [0x0A, 0x0D, 0x09, 0x00, 0x1F, 0x7F] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                    if target < length { bytes[target] = special }
+                    bytes.withUnsafeBytes { raw in
+                        for start in 0...length {
+                            let expectedIndex = bytes[start...].firstIndex(of: special)
+                            #expect(ByteScan.firstIndex(of: special, in: raw, from: start) == expectedIndex)
+                            let expectedEnd = bytes[start...].firstIndex { $0 < 0x20 || $0 == 0x7F } ?? length
+                            #expect(ByteScan.endOfPlainRun(in: raw, from: start) == expectedEnd)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Literals of every length around the word size, against each case and a one-byte change.
+    @Test(arguments: ["te", "host", "upgrade", "trailer", "keep-alive", "content-length", "transfer-encoding"])
+    func equalsIgnoringCaseWordByWord(_ name: String) {
+        let literals: [String: StaticString] = [
+            "te": "te", "host": "host", "upgrade": "upgrade", "trailer": "trailer", "keep-alive": "keep-alive",
+            "content-length": "content-length", "transfer-encoding": "transfer-encoding",
+        ]
+        let literal = literals[name]!
+        for variant in [name, name.uppercased(), String(name.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })] {
+            #expect(Array(variant.utf8).withUnsafeBytes { equalsIgnoringCase($0, literal) })
+            for position in variant.utf8.indices.map({ variant.utf8.distance(from: variant.utf8.startIndex, to: $0) }) {
+                var changed = Array(variant.utf8)
+                changed[position] ^= 0x01
+                #expect(!changed.withUnsafeBytes { equalsIgnoringCase($0, literal) }, "\(changed)")
+            }
+        }
+        #expect(!Array((name + "x").utf8).withUnsafeBytes { equalsIgnoringCase($0, literal) })
+    }
+}
