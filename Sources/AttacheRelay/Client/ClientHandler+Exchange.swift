@@ -12,8 +12,11 @@ extension ClientHandler {
         let outcome = headBytes.withUnsafeReadableBytes { bytes in
             PathNormalizer.normalize(slice(bytes, pathRange), into: &loop.pathScratch)
         }
-        let method = headBytes.getSlice(at: headBytes.readerIndex + Int(head.method.lowerBound), length: head.method.count)!
-        let isHead = method.readableBytesView.elementsEqual("HEAD".utf8)
+        // Methods are case-sensitive (RFC 9110 §9.1).
+        let (isHead, isConnect) = headBytes.withUnsafeReadableBytes { bytes in
+            let method = slice(bytes, head.method)
+            return (bytesEqual(method, "HEAD"), bytesEqual(method, "CONNECT"))
+        }
         let upgrade = head.version == .http11 && head.connectionUpgrade && head.fields.contains { $0.flags.contains(.upgrade) }
         let normalizedPath = outcome == .normalized ? loop.pathScratch : nil
         let exchange: Exchange
@@ -40,7 +43,7 @@ extension ClientHandler {
         case .unchanged, .normalized:
             break
         }
-        if method.readableBytesView.elementsEqual("CONNECT".utf8) {
+        if isConnect {
             machine.disableKeepAlive()
             respondWithError(exchange, status: 405, detail: "CONNECT is not supported by this proxy")
             return

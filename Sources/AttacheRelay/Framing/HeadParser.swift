@@ -528,6 +528,13 @@ func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBuffe
     return true
 }
 
+/// Compares with an ASCII literal, case-sensitively.
+func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+    guard bytes.count == literal.utf8CodeUnitCount else { return false }
+    for index in 0..<bytes.count where bytes[index] != literal.utf8Start[index] { return false }
+    return true
+}
+
 /// Compares with a lower-case ASCII literal, eight bytes at a time where it is that long (the
 /// last word overlapping the one before).
 func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {

@@ -62,26 +62,26 @@ extension ResponseTemplate {
         into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
     ) -> Int {
         let status = self.status ?? matchedStatus ?? 200
-        output.append(contentsOf: "HTTP/1.1 ".utf8)
+        output.appendLiteral("HTTP/1.1 ")
         Self.appendDecimal(status, to: &output)
         output.append(UInt8(ascii: " "))
         output.append(contentsOf: HTTPReason.phrase(status).utf8)
-        output.append(contentsOf: "\r\n".utf8)
+        output.appendLiteral("\r\n")
         for (name, template) in headers {
             output.append(contentsOf: name.utf8)
-            output.append(contentsOf: ": ".utf8)
+            output.appendLiteral(": ")
             template.render(context, into: &output, scratch: &scratch)
-            output.append(contentsOf: "\r\n".utf8)
+            output.appendLiteral("\r\n")
         }
         body.removeAll(keepingCapacity: true)
         self.body?.render(context, into: &body, scratch: &scratch)
-        output.append(contentsOf: "content-length: ".utf8)
+        output.appendLiteral("content-length: ")
         Self.appendDecimal(body.count, to: &output)
-        output.append(contentsOf: "\r\n".utf8)
+        output.appendLiteral("\r\n")
         if let extraHeaders {
-            output.append(contentsOf: UnsafeBufferPointer(start: extraHeaders.utf8Start, count: extraHeaders.utf8CodeUnitCount))
+            output.appendLiteral(extraHeaders)
         }
-        output.append(contentsOf: "\r\n".utf8)
+        output.appendLiteral("\r\n")
         if includeBody { output.append(contentsOf: body) }
         return status
     }
@@ -89,5 +89,14 @@ extension ResponseTemplate {
     static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
         if value >= 10 { appendDecimal(value / 10, to: &output) }
         output.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a literal's bytes as one copy (appending `"…".utf8` goes through the generic
+    /// sequence path, which the rule responses paid several times per response).
+    @inline(__always)
+    mutating func appendLiteral(_ literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 }
