@@ -191,7 +191,8 @@ class Bench:
                                           round=round_number)
                             self.results.append(result)
                             log(f"{scenario} round {round_number} {name:12} {path:9} c{connections:<4} "
-                                f"{result['rps']:9.0f} req/s  p99 {result['p99_us'] / 1000:6.2f} ms  "
+                                f"{result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
+                                f"p99 {result['p99_us'] / 1000:6.2f} ms  "
                                 f"errors {result['errors']}")
         finally:
             for name in contenders:
@@ -345,6 +346,7 @@ def main():
     scenarios = options.scenarios.split(",")
     all_contenders = ["direct", "attache", "nginx", "haproxy", "haproxy-tcp"]
     bench.start_upstream()
+    failure = None
     try:
         if "a" in scenarios:
             bench.throughput("a", all_contenders, ["/", "/missing"], [32, 256])
@@ -360,6 +362,9 @@ def main():
             bench.startup(["attache", "nginx", "haproxy"])
         if "instructions" in scenarios:
             bench.instructions(["nginx", "attache"])
+    except Exception as error:  # noqa: BLE001 — report what was measured, then fail
+        failure = error
+        log(f"a scenario failed, the report has what was measured before it: {error!r}")
     finally:
         bench.stop_all()
         bench.stop("upstream")
@@ -371,6 +376,8 @@ def main():
             handle.write(report + "\n")
     with open(os.path.join(options.work, "results.json"), "w") as handle:
         json.dump(bench.results, handle, indent=1)
+    if failure is not None:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,10 @@ struct RunCommand: ParsableCommand {
         let format = logFormat.format
         LoggingSystem.bootstrap { label in ProcessLogHandler(label: label, format: format) }
         let logger = Logger(label: "attache")
+        // Before anything listens: a dispatch signal source is armed asynchronously, and a
+        // SIGTERM sent as soon as the port answered (an orchestrator, the benchmark under
+        // valgrind) was ignored and lost while it was not armed yet, leaving attache running.
+        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         let environment = ProcessEnvironment()
         let listenAddress = try Address.parse(
             listen ?? "0.0.0.0:\(environment["PORT"] ?? "8080")", option: "--listen", defaultHost: "0.0.0.0")
@@ -181,7 +185,6 @@ struct RunCommand: ParsableCommand {
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hangup.setEventHandler { watcher.reloadNow() }
         hangup.resume()
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         let received = stop.wait()
         telemetry.status.setPhase(.draining)
         let delay = received == SIGTERM ? drainDelay : 0
