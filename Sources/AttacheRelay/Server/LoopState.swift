@@ -75,6 +75,8 @@ final class LoopState {
 
     // MARK: Access log and statistics
 
+    var logsJSON: Bool { telemetry.logFormat == .json }
+
     /// Appends one access-log line (the rendered template, or in JSON the whole entry).
     func log(_ entry: AccessLogEntry) {
         switch telemetry.logFormat {
