@@ -160,6 +160,16 @@ public struct HeadParser {
         if start < bytes.count, bytes[start] == UInt8(ascii: "\n") { return .invalid(.malformed("line ending without CR")) }
         // A CR that may begin one more empty line: wait for the byte after it.
         if start == bytes.count - 1, bytes[start] == UInt8(ascii: "\r") { return .incomplete }
+        // The usual case, a whole valid head in the first read: parsed in one pass, which also
+        // finds its end. Anything else (incomplete, refused, over a limit) takes the path that
+        // resumes as bytes arrive and names errors as the byte grammar does. Only on the first
+        // read of a message, so a head trickling in is never parsed from the start again.
+        if scanned == 0, grammar == nil, let end = try? parseRequest(bytes, start: start, into: &head, table: table),
+            limitMet(bytes, start: start, end: end, kind: .request, lineLimit: limits.maximumRequestLine,
+                lineError: .requestLineTooLong) == nil
+        {
+            return .complete
+        }
         let end: Int
         do {
             guard let found = try findEnd(
@@ -170,19 +180,30 @@ public struct HeadParser {
         } catch {
             return .invalid(error)
         }
-        head.reset()
-        head.length = end
         var refusal: HeadError? = nil
         do {
-            let lineEnd = try parseRequestLine(bytes, from: start, into: &head)
-            try parseFields(bytes, from: lineEnd, end: end, into: &head, table: table)
-            try validateRequest(&head)
+            // Ends where `findEnd` found the end: the first empty line.
+            _ = try parseRequest(bytes, start: start, into: &head, table: table)
         } catch {
             refusal = error
         }
+        head.length = end
         return decide(
             bytes, start: start, end: end, kind: .request, refusal: refusal, lineLimit: limits.maximumRequestLine,
             lineError: .requestLineTooLong)
+    }
+
+    /// Parses and checks a request head starting at `start`; returns where it ends. Throws on
+    /// anything invalid, and when the bytes end before the head does.
+    private mutating func parseRequest(
+        _ bytes: UnsafeRawBufferPointer, start: Int, into head: inout HTTPHead, table: RuleTable?
+    ) throws(HeadError) -> Int {
+        head.reset()
+        let lineEnd = try parseRequestLine(bytes, from: start, into: &head)
+        let end = try parseFields(bytes, from: lineEnd, into: &head, table: table)
+        head.length = end
+        try validateRequest(&head)
+        return end
     }
 
     /// `method SP request-target SP HTTP-version CRLF`; returns where the next line starts.
@@ -192,11 +213,13 @@ public struct HeadParser {
         var index = start
         while index < bytes.count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
         guard index > start else { throw .malformed("invalid method") }
+        guard index < bytes.count else { throw Self.endsEarly }
         guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in method") }
         head.method = Int32(start)..<Int32(index)
         index += 1
         let targetStart = index
         while index < bytes.count, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
+        guard index < bytes.count else { throw Self.endsEarly }
         guard index > targetStart else { throw .malformed("missing request target") }
         guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in request target") }
         try checkTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<index]))
@@ -204,6 +227,7 @@ public struct HeadParser {
         index += 1
         head.version = try parseVersion(bytes, at: index)
         index += 8
+        guard index + 1 < bytes.count else { throw Self.endsEarly }
         guard bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n") else {
             throw .malformed("invalid request line")
         }
@@ -266,6 +290,13 @@ public struct HeadParser {
 
     /// Parses a response head from an upstream. Any problem is `.invalid` (attache answers 502).
     public mutating func parseResponse(_ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead) -> Outcome {
+        // As for requests: one pass for a whole valid head in the first read.
+        if scanned == 0, grammar == nil, let end = try? parseWholeResponse(bytes, into: &head),
+            limitMet(bytes, start: 0, end: end, kind: .response, lineLimit: limits.maximumHeaderBytes,
+                lineError: .headerTooLarge("status line too long")) == nil
+        {
+            return .complete
+        }
         let end: Int
         do {
             guard let found = try findEnd(
@@ -276,25 +307,35 @@ public struct HeadParser {
         } catch {
             return .invalid(error)
         }
-        head.reset()
-        head.length = end
         var refusal: HeadError? = nil
-        do throws(HeadError) {
-            let lineEnd = try parseStatusLine(bytes, into: &head)
-            try parseFields(bytes, from: lineEnd, end: end, into: &head, table: nil)
-            if head.hasTransferEncoding, head.contentLength != nil {
-                throw HeadError.malformed("both Content-Length and Transfer-Encoding")
-            }
-            // An interim response is always followed by the final one on the same connection.
-            if head.status < 200, head.status != 101, !head.keepsAlive {
-                throw HeadError.malformed("interim response that ends the connection")
-            }
+        do {
+            _ = try parseWholeResponse(bytes, into: &head)
         } catch {
             refusal = error
         }
+        head.length = end
         return decide(
             bytes, start: 0, end: end, kind: .response, refusal: refusal, lineLimit: limits.maximumHeaderBytes,
             lineError: .headerTooLarge("status line too long"))
+    }
+
+    /// Parses and checks a response head; returns where it ends. Throws on anything invalid,
+    /// and when the bytes end before the head does.
+    private mutating func parseWholeResponse(
+        _ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead
+    ) throws(HeadError) -> Int {
+        head.reset()
+        let lineEnd = try parseStatusLine(bytes, into: &head)
+        let end = try parseFields(bytes, from: lineEnd, into: &head, table: nil)
+        head.length = end
+        if head.hasTransferEncoding, head.contentLength != nil {
+            throw HeadError.malformed("both Content-Length and Transfer-Encoding")
+        }
+        // An interim response is always followed by the final one on the same connection.
+        if head.status < 200, head.status != 101, !head.keepsAlive {
+            throw HeadError.malformed("interim response that ends the connection")
+        }
+        return end
     }
 
     /// `HTTP-version SP 3DIGIT SP reason CRLF` (the space before an empty reason may be missing).
@@ -323,21 +364,28 @@ public struct HeadParser {
 
     // MARK: Fields
 
+    /// Field lines from `start` to the empty line; returns where the head ends (after it).
     private mutating func parseFields(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, end: Int, into head: inout HTTPHead, table: RuleTable?
-    ) throws(HeadError) {
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout HTTPHead, table: RuleTable?
+    ) throws(HeadError) -> Int {
         connectionTokens.removeAll(keepingCapacity: true)
         var index = start
+        let count = bytes.count
         var contentLengthSeen = false
         var transferEncodingSeen = false
-        // The head ends with CRLF CRLF: the last field line ends 2 bytes before `end`.
-        while index < end - 2 {
+        while true {
+            guard index + 1 < count else { throw Self.endsEarly }
             let lineStart = index
             let first = bytes[index]
+            if first == UInt8(ascii: "\r") {
+                guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .malformed("CR without LF") }
+                break
+            }
             if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 throw .malformed("obsolete line folding")
             }
-            while HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            guard index < count else { throw Self.endsEarly }
             let nameEnd = index
             guard nameEnd > lineStart else { throw .malformed("invalid header field name") }
             guard bytes[index] == UInt8(ascii: ":") else {
@@ -347,11 +395,12 @@ public struct HeadParser {
                 throw .malformed("invalid character in header field name")
             }
             index += 1
-            while bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            while index < count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
             let valueStart = index
             // Tabs are the only control character a value may hold: skip runs between them.
             while true {
                 index = ByteScan.endOfPlainRun(in: bytes, from: index)
+                guard index + 1 < count else { throw Self.endsEarly }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\t") {
                     index += 1
@@ -417,7 +466,12 @@ public struct HeadParser {
         head.fieldsEnd = index
         if !connectionTokens.isEmpty { markListedFields(bytes, &head) }
         head.hopByHopCount = head.fields.reduce(0) { $0 + ($1.flags.contains(.hopByHop) ? 1 : 0) }
+        return index + 2
     }
+
+    /// The bytes ended inside the head (only the one-pass path meets this: it does not know
+    /// where the head ends).
+    private static let endsEarly = HeadError.malformed("head ends early")
 
     /// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1), except the ones that
     /// frame the message: a client must not be able to strip the Content-Length the upstream
