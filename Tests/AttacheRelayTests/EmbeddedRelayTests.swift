@@ -57,6 +57,24 @@ import Testing
         #expect(text(buffers.flatMap { Array($0.readableBytesView) }) == "HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\n\(body)")
     }
 
+    /// fuzz-relay: a 101 to a request that asked for no upgrade is a bad response (502), and
+    /// the upstream connection, which now thinks it tunnels, is closed: its further bytes never
+    /// reach the client, not even after the client has gone.
+    @Test func upgradeAnswerToAPlainRequestDropsTheUpstream() throws {
+        let relay = try EmbeddedRelay(rules: Self.rules)
+        defer { relay.finish() }
+        try relay.clientSends(Array("GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n".utf8))
+        try relay.upstreamSends(
+            Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nfrom-upstream".utf8))
+        let output = text(try relay.clientOutput())
+        #expect(output.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        #expect(!output.contains("from-upstream"))
+        #expect(!relay.upstreams[0].isActive)
+        relay.clientCloses()
+        try? relay.upstreamSends(Array("more".utf8))
+        #expect(try relay.clientOutput().isEmpty)
+    }
+
     @Test func upstreamDyingMidBodyCutsTheClientShort() throws {
         let relay = try EmbeddedRelay(rules: Self.rules)
         defer { relay.finish() }

@@ -20,6 +20,9 @@ extension ClientHandler: UpstreamDelegate {
 
         if head.status == 101 {
             guard exchange.upgradeRequested, let upstream = exchange.upstream else {
+                // The upstream connection believes it is tunnelling now: drop it, or its next
+                // bytes would still come here (fuzz-relay found them reaching a closed client).
+                exchange.upstream?.abandon()
                 upstreamFailed(.malformedResponse("101 Switching Protocols without an upgrade request"))
                 return
             }
