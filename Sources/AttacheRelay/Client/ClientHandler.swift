@@ -66,6 +66,9 @@ final class ClientHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        // An upstream still attached must stop reporting here (it holds this handler strongly).
+        exchange?.upstream?.abandon()
+        heldHead = nil
         self.context = nil
     }
 
