@@ -109,6 +109,10 @@ import Testing
         facts.requestHeaders = [("x-evil", "a\r\nSet-Cookie: x=1\u{0}\u{7F}\tb")]
         let template = try compile("v={{ request.header.x-evil | raw }}", .headerValue)
         #expect(template.render(facts) == "v=a  Set-Cookie: x=1  \tb")
+        // Literal parts are made safe once, when the template is compiled; values when rendered.
+        let literal = try compile("a\r\nX-Injected: 1\u{1}\t{{ request.header.x-evil | raw }}\u{7F}", .headerValue)
+        #expect(literal.render(facts) == "a  X-Injected: 1 \ta  Set-Cookie: x=1  \tb ")
+        #expect(Template.constant("c\r\nd", use: .headerValue).render(facts) == "c  d")
     }
 
     @Test func logLinesEscapeControlCharactersAndBackslashesEvenRaw() throws {

@@ -32,7 +32,13 @@ public struct Template: Sendable {
     init(text: String, use: TemplateUse, segments: [Segment], origin: TemplateOrigin? = nil) {
         self.text = text
         self.use = use
-        self.segments = segments
+        // A header value's control characters become spaces, byte by byte: the literal parts are
+        // made safe once here, and only the values are checked when rendering.
+        self.segments = use != .headerValue ? segments : segments.map { segment in
+            guard case .literal(var bytes) = segment else { return segment }
+            Escaping.sanitizeHeaderValue(&bytes, from: 0)
+            return .literal(bytes)
+        }
         self.origin = origin
     }
 
@@ -58,7 +64,6 @@ public struct Template: Sendable {
     public func render<Context: TemplateContext>(
         _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
     ) {
-        let start = output.count
         for segment in segments {
             switch segment {
             case .literal(let bytes):
@@ -66,9 +71,6 @@ public struct Template: Sendable {
             case .value(let expression):
                 renderValue(expression, context, into: &output, scratch: &scratch)
             }
-        }
-        if use == .headerValue {
-            Escaping.sanitizeHeaderValue(&output, from: start)
         }
     }
 
@@ -128,6 +130,9 @@ public struct Template: Sendable {
             transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
         case .body(.json) where !escaped:
             transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
+        case .headerValue:
+            // Always, even after `raw`: a value must never be able to start a new header line.
+            Escaping.sanitizeHeaderValue(&output, from: start)
         case .logLine:
             // Always, even after `raw`: a value must never be able to start a new log line.
             if output[start...].contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) {
