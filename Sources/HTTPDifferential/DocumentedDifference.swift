@@ -5,7 +5,9 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     case hostCount = "HTTP/1.1 request without exactly one Host"
     /// RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 request is not trusted.
     case transferEncodingOnHTTP10 = "Transfer-Encoding in an HTTP/1.0 request"
-    /// Only `chunked` is framed; other codings (`gzip, chunked`) are 501, repeats are 400.
+    /// Only `chunked` is framed; other codings (`gzip, chunked`) are 501, repeats are 400. And
+    /// `chunked` followed by a tab is chunked to attache (whitespace around a field value is not
+    /// part of it, RFC 9110 §5.5) but not to llhttp, which reads such a response until close.
     case transferCoding = "Transfer-Encoding other than a single chunked"
     /// Only HTTP/1.0 and 1.1 (505 for other versions).
     case version = "HTTP version other than 1.0 and 1.1"
@@ -74,6 +76,7 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     public static func explain(
         _ bytes: [UInt8], attache: ParseSummary, llhttp: ParseSummary, requests: Bool
     ) -> DocumentedDifference? {
+        if hasChunkedWithTab(bytes) { return .transferCoding }
         if !attache.rejected && llhttp.rejected && requests {
             // llhttp stopped at the first message it has not delivered; attache parsed it.
             let their = llhttp.messages.count
@@ -254,6 +257,19 @@ public enum DocumentedDifference: String, CaseIterable, Sendable {
     static func refusesCompletedHead(_ bytes: [UInt8], messages: Int) -> Bool {
         let completed = AttacheSide.requests(bytes + Array("\r\n\r\n".utf8))
         return completed.rejected && completed.messages.count == messages
+    }
+
+    /// Whether a Transfer-Encoding line says `chunked` with a tab around it (only a tab after it
+    /// makes llhttp disagree; this is asked only of bytes the two parsers disagree on).
+    static func hasChunkedWithTab(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self).lowercased()
+        return text.split(separator: "\r\n").contains { line in
+            guard line.hasPrefix("transfer-encoding:") else { return false }
+            let value = line.dropFirst("transfer-encoding:".count)
+            let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+            let trimmed = value.drop(while: blank).reversed().drop(while: blank).reversed()
+            return value.contains("\t") && String(trimmed) == "chunked"
+        }
     }
 
     /// The longest run of hex digits.

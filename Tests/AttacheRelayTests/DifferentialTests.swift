@@ -177,6 +177,15 @@ import Testing
         Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\t", expected: .laterRefusal),
         Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\t \r\n\r\nabc", expected: nil),
         Finding(requests: true, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t3 \r\n\r\nabc", expected: nil),
+        // Seed 1, after this stop's parser changes: `chunked` and a tab is chunked to attache
+        // (here with a malformed chunk line: refused), read until close by llhttp.
+        Finding(
+            requests: false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n2\r\nok\r\n0\u{0C}\n\r\n",
+            expected: .transferCoding),
+        // A tab before it: chunked to both.
+        Finding(
+            requests: false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: \tchunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            expected: nil),
     ]
 
     @Test(arguments: findings)
