@@ -5,9 +5,9 @@ import Testing
 
 @testable import AttacheRelay
 
-/// A connection restarts its finished exchange for the next request instead of allocating one:
-/// a restarted exchange must be indistinguishable from a new one, property by property (so a
-/// property added to `Exchange` but forgotten in `restart` fails here).
+/// A connection begins the next request with its finished exchange instead of allocating one:
+/// it must then be indistinguishable from a new exchange begun with the same request, property by
+/// property (so a property added to `Exchange` but forgotten in `begin` fails here).
 @Suite struct ExchangeTests {
     func properties(_ exchange: Exchange) -> [String] {
         Mirror(reflecting: exchange).children.map { child in
@@ -18,7 +18,7 @@ import Testing
         }
     }
 
-    @Test func restartEqualsInit() throws {
+    @Test func reusedEqualsNew() throws {
         let table = try #require(RuleLoader().load(text: "rules:\n  - name: a\n    log: x\n").table)
         let other = try #require(RuleLoader().load(text: "rules:\n  - name: b\n    log: y\n").table)
         var parser = HeadParser()
@@ -33,7 +33,8 @@ import Testing
         let (secondHead, secondBytes) = head("GET /b/../c HTTP/1.1\r\nHost: b\r\n\r\n")
         let start = NIODeadline.uptimeNanoseconds(42)
 
-        let reused = Exchange(
+        let reused = Exchange(table: table)
+        reused.begin(
             head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestID: RequestID(prefix: "r-", number: 1),
             normalizedPath: nil, pathRange: 5..<7, isHeadRequest: false, upgradeRequested: true)
         // Everything an exchange goes through.
@@ -48,10 +49,11 @@ import Testing
         reused.firstResponseByte = .now()
         _ = reused.takeHead()
 
-        reused.restart(
+        reused.begin(
             head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
-        let fresh = Exchange(
+        let fresh = Exchange(table: table)
+        fresh.begin(
             head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false)
         #expect(properties(reused) == properties(fresh))

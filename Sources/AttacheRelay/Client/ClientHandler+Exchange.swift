@@ -19,21 +19,15 @@ extension ClientHandler {
         }
         let upgrade = head.version == .http11 && head.connectionUpgrade && head.fields.contains { $0.flags.contains(.upgrade) }
         let normalizedPath = outcome == .normalized ? loop.pathScratch : nil
-        let exchange: Exchange
+        // The finished exchange begins this one, unless something still holds it (a connect that
+        // was pending when it ended).
         var spare: Exchange? = nil
         swap(&spare, &spareExchange)
-        if isKnownUniquelyReferenced(&spare), let spare {
-            spare.restart(
-                head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
-                requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
-                isHeadRequest: isHead, upgradeRequested: upgrade)
-            exchange = spare
-        } else {
-            exchange = Exchange(
-                head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
-                requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
-                isHeadRequest: isHead, upgradeRequested: upgrade)
-        }
+        let exchange = isKnownUniquelyReferenced(&spare) ? spare! : Exchange(table: table)
+        exchange.begin(
+            head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
+            requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
+            isHeadRequest: isHead, upgradeRequested: upgrade)
         self.exchange = exchange
         switch outcome {
         case .invalidPercentEncoding:

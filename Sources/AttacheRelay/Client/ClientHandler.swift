@@ -17,7 +17,7 @@ final class ClientHandler: ChannelDuplexHandler {
     var machine: ClientConnectionStateMachine
     var context: ChannelHandlerContext!
     var exchange: Exchange?
-    /// The last finished exchange, restarted as the next one unless something still holds it (a
+    /// The last finished exchange, which begins the next one unless something still holds it (a
     /// connect that was pending when it ended).
     var spareExchange: Exchange?
     var clientAddress = "-"
@@ -239,7 +239,7 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func write(_ bytes: ByteBuffer) {
-        if heldHead != nil { writeHeldHead() }
+        writeHeldHead()
         context.write(wrapOutboundOut(bytes), promise: nil)
         needsFlush = true
     }
@@ -247,7 +247,7 @@ final class ClientHandler: ChannelDuplexHandler {
     /// Writes a response head after all other writes so far; it waits for the next write (or
     /// flush) in case that is body bytes it can carry (`writeBodyJoiningHead`).
     func holdHead(_ head: ByteBuffer) {
-        if heldHead != nil { writeHeldHead() }
+        writeHeldHead()
         heldHead = head
         needsFlush = true
     }

@@ -6,25 +6,25 @@ import NIOCore
 /// `ClientConnectionStateMachine` keeps): the request head, the rules it runs on, the upstream
 /// connection and the facts the access log and statistics report.
 ///
-/// A connection reuses its finished exchange for the next one (`restart`), so a warm connection
-/// starts exchanges without allocating.
+/// A connection reuses its finished exchange for the next one (`begin` again), so a warm
+/// connection starts exchanges without allocating.
 final class Exchange {
-    private(set) var head: HTTPHead
+    private(set) var head = HTTPHead()
     /// The request head's bytes (a slice of what the client sent); `head` holds offsets into it.
-    private(set) var headBytes: ByteBuffer
+    private(set) var headBytes = ByteBuffer()
     /// The table the exchange started with: a reload never changes the rules mid-exchange.
     private(set) var table: RuleTable
     /// Where the table's `record` actions go.
-    private(set) var plan: RecordPlan
-    private(set) var start: NIODeadline
-    private(set) var requestID: RequestID
+    private(set) var plan = RecordPlan.empty
+    private(set) var start = NIODeadline.uptimeNanoseconds(0)
+    private(set) var requestID = RequestID(prefix: "", number: 0)
     /// The path rules see, when normalizing changed it (otherwise it is in `headBytes`).
     private(set) var normalizedPath: [UInt8]?
     /// Where the path is in the target (origin-form or absolute-form).
-    private(set) var pathRange: Range<Int32>
-    private(set) var isHeadRequest: Bool
-    private(set) var upgradeRequested: Bool
-    private(set) var hasBody: Bool
+    private(set) var pathRange: Range<Int32> = 0..<0
+    private(set) var isHeadRequest = false
+    private(set) var upgradeRequested = false
+    private(set) var hasBody = false
 
     /// Body bytes received before the upstream connection was ready.
     var pendingBody: ByteBuffer?
@@ -40,26 +40,14 @@ final class Exchange {
     var respondingRule: String?
     var firstResponseByte: NIODeadline?
 
-    init(
-        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
-        normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
-    ) {
-        self.head = head
-        self.headBytes = headBytes
+    /// An exchange not begun yet: `begin` gives it its request.
+    init(table: RuleTable) {
         self.table = table
-        self.plan = plan
-        self.start = start
-        self.requestID = requestID
-        self.normalizedPath = normalizedPath
-        self.pathRange = pathRange
-        self.isHeadRequest = isHeadRequest
-        self.upgradeRequested = upgradeRequested
-        hasBody = BodyFraming.request(head) != .none
     }
 
-    /// Makes this the next exchange, exactly as `init` with the same arguments would make it:
-    /// every property is set again (`ExchangeTests` compares the two).
-    func restart(
+    /// Makes this the exchange of a new request. Every property is set again, so a finished
+    /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
+    func begin(
         head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
     ) {

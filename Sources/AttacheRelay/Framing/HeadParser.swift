@@ -36,11 +36,12 @@ public struct HeadParser {
     public let limits: HeadLimits
     /// Bytes already searched for the end of the head.
     private var scanned = 0
-    /// Where the first line ended (0 until found).
-    private var firstLineEnd = 0
+    /// Whether the first line's LF has arrived (checked against the line limit while it has not).
+    private var firstLineEnded = false
     /// Reused list of tokens named by Connection, as (start, end) offsets.
     private var connectionTokens: [Range<Int32>] = []
-    /// Syntax checked byte by byte as the head arrives; `nil` until the first call.
+    /// Syntax checked byte by byte as the head arrives; `nil` until a call found the head
+    /// incomplete (so also: whether this is the first look at the message).
     private var grammar: HeadGrammar? = nil
 
     public init(limits: HeadLimits = HeadLimits()) {
@@ -50,7 +51,7 @@ public struct HeadParser {
     /// Forgets progress, for the next message.
     public mutating func reset() {
         scanned = 0
-        firstLineEnd = 0
+        firstLineEnded = false
         grammar = nil
     }
 
@@ -79,12 +80,12 @@ public struct HeadParser {
         while index < count {
             let byte = bytes[index]
             try grammar.feed(byte)
-            if byte == UInt8(ascii: "\n"), firstLineEnd == 0 { firstLineEnd = index + 1 }
+            if byte == UInt8(ascii: "\n") { firstLineEnded = true }
             index += 1
         }
         self.grammar = grammar
         scanned = count
-        if firstLineEnd == 0, count - start > lineLimit { throw lineError }
+        if !firstLineEnded, count - start > lineLimit { throw lineError }
         if count - start > limits.maximumHeaderBytes {
             throw .headerTooLarge("header block larger than \(limits.maximumHeaderBytes) bytes")
         }
@@ -164,7 +165,7 @@ public struct HeadParser {
         // finds its end. Anything else (incomplete, refused, over a limit) takes the path that
         // resumes as bytes arrive and names errors as the byte grammar does. Only on the first
         // read of a message, so a head trickling in is never parsed from the start again.
-        if scanned == 0, grammar == nil, let end = try? parseRequest(bytes, start: start, into: &head, table: table),
+        if grammar == nil, let end = try? parseWholeRequest(bytes, start: start, into: &head, table: table),
             limitMet(bytes, start: start, end: end, kind: .request, lineLimit: limits.maximumRequestLine,
                 lineError: .requestLineTooLong) == nil
         {
@@ -183,7 +184,7 @@ public struct HeadParser {
         var refusal: HeadError? = nil
         do {
             // Ends where `findEnd` found the end: the first empty line.
-            _ = try parseRequest(bytes, start: start, into: &head, table: table)
+            _ = try parseWholeRequest(bytes, start: start, into: &head, table: table)
         } catch {
             refusal = error
         }
@@ -195,7 +196,7 @@ public struct HeadParser {
 
     /// Parses and checks a request head starting at `start`; returns where it ends. Throws on
     /// anything invalid, and when the bytes end before the head does.
-    private mutating func parseRequest(
+    private mutating func parseWholeRequest(
         _ bytes: UnsafeRawBufferPointer, start: Int, into head: inout HTTPHead, table: RuleTable?
     ) throws(HeadError) -> Int {
         head.reset()
@@ -291,7 +292,7 @@ public struct HeadParser {
     /// Parses a response head from an upstream. Any problem is `.invalid` (attache answers 502).
     public mutating func parseResponse(_ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead) -> Outcome {
         // As for requests: one pass for a whole valid head in the first read.
-        if scanned == 0, grammar == nil, let end = try? parseWholeResponse(bytes, into: &head),
+        if grammar == nil, let end = try? parseWholeResponse(bytes, into: &head),
             limitMet(bytes, start: 0, end: end, kind: .response, lineLimit: limits.maximumHeaderBytes,
                 lineError: .headerTooLarge("status line too long")) == nil
         {

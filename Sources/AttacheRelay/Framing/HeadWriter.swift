@@ -131,12 +131,7 @@ public enum HeadWriter {
     }
 
     private static func writeConnection(_ connection: ConnectionField, into out: inout ByteBuffer) {
-        switch connection {
-        case .none: break
-        case .keepAlive: out.writeStaticString("Connection: keep-alive\r\n")
-        case .close: out.writeStaticString("Connection: close\r\n")
-        case .upgrade: out.writeStaticString("Connection: upgrade\r\n")
-        }
+        if let line = connectionLine(connection) { out.writeStaticString(line) }
     }
 
     @inline(__always)

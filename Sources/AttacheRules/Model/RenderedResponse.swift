@@ -62,21 +62,20 @@ extension ResponseTemplate {
         into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
     ) -> Int {
         let status = self.status ?? matchedStatus ?? 200
-        output.appendLiteral("HTTP/1.1 ")
-        Self.appendDecimal(status, to: &output)
-        output.append(UInt8(ascii: " "))
-        output.append(contentsOf: HTTPReason.phrase(status).utf8)
-        output.appendLiteral("\r\n")
-        for (name, template) in headers {
-            output.append(contentsOf: name.utf8)
-            output.appendLiteral(": ")
-            template.render(context, into: &output, scratch: &scratch)
+        if let statusLine {
+            output.append(contentsOf: statusLine)
+        } else {
+            Self.appendStatusLine(status, to: &output)
+        }
+        for index in headers.indices {
+            output.append(contentsOf: headerPrefixes[index])
+            headers[index].value.render(context, into: &output, scratch: &scratch)
             output.appendLiteral("\r\n")
         }
         body.removeAll(keepingCapacity: true)
         self.body?.render(context, into: &body, scratch: &scratch)
         output.appendLiteral("content-length: ")
-        Self.appendDecimal(body.count, to: &output)
+        ValueFormatting.appendDecimal(body.count, to: &output)
         output.appendLiteral("\r\n")
         if let extraHeaders {
             output.appendLiteral(extraHeaders)
@@ -84,11 +83,6 @@ extension ResponseTemplate {
         output.appendLiteral("\r\n")
         if includeBody { output.append(contentsOf: body) }
         return status
-    }
-
-    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-        if value >= 10 { appendDecimal(value / 10, to: &output) }
-        output.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }
 

@@ -117,6 +117,10 @@ public final class ResponseTemplate: Sendable {
     public let body: Template?
     /// Where the template was defined.
     public let location: SourceLocation
+    /// Wire bytes made once, when the rules are compiled: the status line when `status` is set,
+    /// and `name: ` for each header (`renderWire`).
+    let statusLine: [UInt8]?
+    let headerPrefixes: [[UInt8]]
 
     public init(
         templateName: String?, status: Int?, headers: [(name: String, value: Template)], body: Template?,
@@ -127,6 +131,21 @@ public final class ResponseTemplate: Sendable {
         self.headers = headers
         self.body = body
         self.location = location
+        statusLine = status.map { status in
+            var line: [UInt8] = []
+            Self.appendStatusLine(status, to: &line)
+            return line
+        }
+        headerPrefixes = headers.map { Array("\($0.name): ".utf8) }
+    }
+
+    /// `HTTP/1.1 <status> <reason>` and CRLF.
+    static func appendStatusLine(_ status: Int, to output: inout [UInt8]) {
+        output.appendLiteral("HTTP/1.1 ")
+        ValueFormatting.appendDecimal(status, to: &output)
+        output.append(UInt8(ascii: " "))
+        output.append(contentsOf: HTTPReason.phrase(status).utf8)
+        output.appendLiteral("\r\n")
     }
 }
 
