@@ -24,6 +24,20 @@ import Testing
           - name: plain
             when: { path: /t }
             respond: { status: 299, body: "no reason phrase for this one" }
+          - name: mixed-headers
+            when: { status: 4xx }
+            respond:
+              headers:
+                x-a: "{{ request.method }}"
+                content-type: text/html
+                x-c: "two\tthree"
+                x-d: "{{ request.path | upper }}"
+                x-e: '{{ "{{" }}'
+                x-f: four
+              body: "{{ request.header.user-agent }} <{{ request.path | raw }}> {{ request.method }}"
+          - name: constant-headers-kept-status
+            when: { status: 503 }
+            respond: { headers: { x-one: "1", x-two: "2" }, body: "&" }
         """
 
     var facts: ExchangeFacts {
@@ -42,7 +56,7 @@ import Testing
         var scratch: [UInt8] = []
         for rule in table.rules {
             let template = try #require(rule.respond)
-            let matched: Int? = rule.name == "keep-status" ? 503 : nil
+            let matched: Int? = rule.phase == .response ? 503 : nil
             output = []
             let status = template.renderWire(
                 facts, matchedStatus: matched, extraHeaders: extra, includeBody: includeBody, into: &output,
@@ -56,5 +70,25 @@ import Testing
             #expect(status == rendered.status)
             #expect(String(decoding: output, as: UTF8.self) == String(decoding: expected, as: UTF8.self), "\(rule.name)")
         }
+    }
+
+    /// Constant header lines are made when the rules compile, around the values rendered per
+    /// exchange: the exact bytes, in the template's order.
+    @Test func constantHeadersKeepTheirPlace() throws {
+        let table = try #require(RuleLoader().load(text: Self.rules).table)
+        let template = try #require(table.rules.first { $0.name == "mixed-headers" }?.respond)
+        var output: [UInt8] = []
+        var body: [UInt8] = []
+        var scratch: [UInt8] = []
+        let status = template.renderWire(
+            facts, matchedStatus: 404, extraHeaders: nil, includeBody: true, into: &output, body: &body,
+            scratch: &scratch)
+        #expect(status == 404)
+        #expect(
+            String(decoding: output, as: UTF8.self)
+                == "HTTP/1.1 404 Not Found\r\nx-a: GET\r\ncontent-type: text/html\r\nx-c: two\tthree\r\nx-d: /P/<X>\r\n"
+                + "x-e: {{\r\nx-f: four\r\ncontent-length: 33\r\n\r\n"
+                + "curl/8 &quot;q&quot; </p/<x>> GET")
+        #expect(template.wirePieces.count == 3)
     }
 }

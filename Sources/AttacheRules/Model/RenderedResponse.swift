@@ -62,19 +62,14 @@ extension ResponseTemplate {
         into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
     ) -> Int {
         let status = self.status ?? matchedStatus ?? 200
-        if let statusLine {
-            output.append(contentsOf: statusLine)
-        } else {
-            Self.appendStatusLine(status, to: &output)
+        if self.status == nil { Self.appendStatusLine(status, to: &output) }
+        for index in wirePieces.indices {
+            output.append(contentsOf: wirePieces[index].bytes)
+            wirePieces[index].value.render(context, into: &output, scratch: &scratch)
         }
-        for index in headers.indices {
-            output.append(contentsOf: headerPrefixes[index])
-            headers[index].value.render(context, into: &output, scratch: &scratch)
-            output.appendLiteral("\r\n")
-        }
+        output.append(contentsOf: wireTail)
         body.removeAll(keepingCapacity: true)
         self.body?.render(context, into: &body, scratch: &scratch)
-        output.appendLiteral("content-length: ")
         ValueFormatting.appendDecimal(body.count, to: &output)
         output.appendLiteral("\r\n")
         if let extraHeaders {

@@ -117,10 +117,17 @@ public final class ResponseTemplate: Sendable {
     public let body: Template?
     /// Where the template was defined.
     public let location: SourceLocation
-    /// Wire bytes made once, when the rules are compiled: the status line when `status` is set,
-    /// and `name: ` for each header (`renderWire`).
-    let statusLine: [UInt8]?
-    let headerPrefixes: [[UInt8]]
+    /// Wire bytes made once, when the rules are compiled (`renderWire`): each piece's bytes, then
+    /// its header value rendered per exchange; then `wireTail`. The literal runs hold the status
+    /// line when `status` is set, whole header lines whose value is constant, each value's
+    /// `name: ` and the CRLF after it, and, in the tail, `content-length: `.
+    let wirePieces: [WirePiece]
+    let wireTail: [UInt8]
+
+    struct WirePiece: Sendable {
+        let bytes: [UInt8]
+        let value: Template
+    }
 
     public init(
         templateName: String?, status: Int?, headers: [(name: String, value: Template)], body: Template?,
@@ -131,12 +138,22 @@ public final class ResponseTemplate: Sendable {
         self.headers = headers
         self.body = body
         self.location = location
-        statusLine = status.map { status in
-            var line: [UInt8] = []
-            Self.appendStatusLine(status, to: &line)
-            return line
+        var literal: [UInt8] = []
+        if let status { Self.appendStatusLine(status, to: &literal) }
+        var pieces: [WirePiece] = []
+        for (name, value) in headers {
+            literal.append(contentsOf: "\(name): ".utf8)
+            if let constant = value.constantBytes {
+                literal.append(contentsOf: constant)
+            } else {
+                pieces.append(WirePiece(bytes: literal, value: value))
+                literal = []
+            }
+            literal.appendLiteral("\r\n")
         }
-        headerPrefixes = headers.map { Array("\($0.name): ".utf8) }
+        literal.appendLiteral("content-length: ")
+        wirePieces = pieces
+        wireTail = literal
     }
 
     /// `HTTP/1.1 <status> <reason>` and CRLF.

@@ -3,6 +3,13 @@
 public enum Escaping {
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
+    /// Whether `appendHTML` writes something other than the byte itself.
+    @inline(__always)
+    static func changesInHTML(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">")
+            || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+    }
+
     /// `& < > " '` as entities; safe in HTML text and quoted attributes.
     public static func appendHTML<Bytes: Collection<UInt8>>(_ bytes: Bytes, to output: inout [UInt8]) {
         for byte in bytes {

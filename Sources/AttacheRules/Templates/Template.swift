@@ -60,6 +60,16 @@ public struct Template: Sendable {
     /// True when the output does not depend on the exchange.
     public var isConstant: Bool { variables.isEmpty }
 
+    /// What the template renders to when it has no value slot at all, else `nil`.
+    var constantBytes: [UInt8]? {
+        var bytes: [UInt8] = []
+        for segment in segments {
+            guard case .literal(let literal) = segment else { return nil }
+            bytes.append(contentsOf: literal)
+        }
+        return bytes
+    }
+
     /// Appends the rendered template to `output`. `scratch` is working space for filters.
     public func render<Context: TemplateContext>(
         _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
@@ -113,7 +123,7 @@ public struct Template: Sendable {
                     output[index] += 0x20
                 }
             case .html:
-                transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
+                escapeHTML(&output, from: start, scratch: &scratch)
                 escaped = true
             case .json:
                 transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
@@ -127,7 +137,7 @@ public struct Template: Sendable {
         }
         switch use {
         case .body(.html) where !escaped:
-            transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
+            escapeHTML(&output, from: start, scratch: &scratch)
         case .body(.json) where !escaped:
             transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
         case .headerValue:
@@ -141,6 +151,13 @@ public struct Template: Sendable {
         default:
             break
         }
+    }
+
+    /// Most values (paths, methods, ids) hold nothing HTML escapes: those are left in place.
+    @inline(__always)
+    private func escapeHTML(_ output: inout [UInt8], from start: Int, scratch: inout [UInt8]) {
+        guard output[start...].contains(where: Escaping.changesInHTML) else { return }
+        transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendHTML($0, to: &$1) }
     }
 
     /// Replaces `output[start...]` with `transform(output[start...])`, using `scratch` as the copy.
