@@ -24,80 +24,96 @@ public enum HeadWriter {
         _ head: HTTPHead, bytes: ByteBuffer, clientAddress: String, defaultHost: String, upgrade: Bool,
         into out: inout ByteBuffer
     ) {
-        let base = bytes.readerIndex
-        // Request line, always as HTTP/1.1 towards the upstream.
-        out.writeImmutableBuffer(slice(bytes, base, head.method.lowerBound..<(head.target.upperBound + 1)))
-        out.writeStaticString("HTTP/1.1\r\n")
-        var forwardedFor: [Range<Int32>] = []
-        var runStart: Int32? = nil
-        var runEnd: Int32 = 0
-        for field in head.fields {
-            let keep: Bool
-            if field.flags.contains(.forwardedFor) {
-                forwardedFor.append(field.value)
-                keep = false
-            } else if field.flags.contains(.upgrade) {
-                keep = upgrade
-            } else {
-                keep = !field.flags.contains(.hopByHop) && !field.flags.contains(.forwardedProto)
-                    && !field.flags.contains(.expect)
+        // What is copied from the head is never longer than the head (the version is rewritten
+        // in as many bytes; X-Forwarded-For values lose their field name); the rest is added.
+        let bound = Int(head.fieldsEnd) + 2 + addedToRequest + clientAddress.utf8.count + defaultHost.utf8.count
+        bytes.withUnsafeReadableBytes { source in
+            HeadBytes.write(into: &out, bound: bound) { out in
+                // Request line, always as HTTP/1.1 towards the upstream.
+                out.append(slice(source, head.method.lowerBound..<(head.target.upperBound + 1)))
+                out.append("HTTP/1.1\r\n")
+                var forwardedFor: [Range<Int32>] = []
+                var runStart: Int32? = nil
+                var runEnd: Int32 = 0
+                for field in head.fields {
+                    let keep: Bool
+                    if field.flags.contains(.forwardedFor) {
+                        forwardedFor.append(field.value)
+                        keep = false
+                    } else if field.flags.contains(.upgrade) {
+                        keep = upgrade
+                    } else {
+                        keep = !field.flags.contains(.hopByHop) && !field.flags.contains(.forwardedProto)
+                            && !field.flags.contains(.expect)
+                    }
+                    if keep {
+                        if runStart == nil { runStart = field.line.lowerBound }
+                        runEnd = field.line.upperBound
+                    } else if let start = runStart {
+                        out.append(slice(source, start..<runEnd))
+                        runStart = nil
+                    }
+                }
+                if let start = runStart { out.append(slice(source, start..<runEnd)) }
+                if head.hostCount == 0 {
+                    out.append("Host: ")
+                    out.append(defaultHost)
+                    out.append("\r\n")
+                }
+                if head.chunked { out.append("Transfer-Encoding: chunked\r\n") }
+                if upgrade { out.append("Connection: upgrade\r\n") }
+                out.append("X-Forwarded-For: ")
+                for value in forwardedFor where !value.isEmpty {
+                    out.append(slice(source, value))
+                    out.append(", ")
+                }
+                out.append(clientAddress)
+                // After any Via lines the client sent, so the list stays in order.
+                if head.version == .http10 {
+                    out.append("\r\nVia: 1.0 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
+                } else {
+                    out.append("\r\nVia: 1.1 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
+                }
             }
-            if keep {
-                if runStart == nil { runStart = field.line.lowerBound }
-                runEnd = field.line.upperBound
-            } else if let start = runStart {
-                out.writeImmutableBuffer(slice(bytes, base, start..<runEnd))
-                runStart = nil
-            }
-        }
-        if let start = runStart { out.writeImmutableBuffer(slice(bytes, base, start..<runEnd)) }
-        if head.hostCount == 0 {
-            out.writeStaticString("Host: ")
-            out.writeString(defaultHost)
-            out.writeStaticString("\r\n")
-        }
-        if head.chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        if upgrade { out.writeStaticString("Connection: upgrade\r\n") }
-        out.writeStaticString("X-Forwarded-For: ")
-        for value in forwardedFor where !value.isEmpty {
-            out.writeImmutableBuffer(slice(bytes, base, value))
-            out.writeStaticString(", ")
-        }
-        out.writeString(clientAddress)
-        // After any Via lines the client sent, so the list stays in order.
-        if head.version == .http10 {
-            out.writeStaticString("\r\nVia: 1.0 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
-        } else {
-            out.writeStaticString("\r\nVia: 1.1 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
         }
     }
+
+    /// Room for what `forwardedRequest` adds besides the two strings: Host (8), Transfer-Encoding
+    /// (28) and Connection (21) lines, X-Forwarded-For's name (17), then Via, X-Forwarded-Proto
+    /// and the empty line (47).
+    static let addedToRequest = 128
 
     /// The response head for the client: the upstream's status and end-to-end fields, as
     /// HTTP/1.1, with the framing and Connection fields attache decides.
     public static func clientResponse(
         _ head: HTTPHead, bytes: ByteBuffer, chunked: Bool, connection: ConnectionField, into out: inout ByteBuffer
     ) {
-        let base = bytes.readerIndex
-        out.writeStaticString("HTTP/1.1")
-        // From the space after the version to the end of the status line.
-        let statusLineEnd = head.fields.first.map { $0.line.lowerBound } ?? Int32(head.fieldsEnd)
-        out.writeImmutableBuffer(slice(bytes, base, 8..<statusLineEnd))
-        var runStart: Int32? = nil
-        var runEnd: Int32 = 0
-        for field in head.fields {
-            let keep = field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
-            if keep {
-                if runStart == nil { runStart = field.line.lowerBound }
-                runEnd = field.line.upperBound
-            } else if let start = runStart {
-                out.writeImmutableBuffer(slice(bytes, base, start..<runEnd))
-                runStart = nil
+        // The status line keeps its length; Transfer-Encoding, Connection and the end are added.
+        let bound = Int(head.fieldsEnd) + 2 + 28 + 24 + 2
+        bytes.withUnsafeReadableBytes { source in
+            HeadBytes.write(into: &out, bound: bound) { out in
+                out.append("HTTP/1.1")
+                // From the space after the version to the end of the status line.
+                let statusLineEnd = head.fields.first.map { $0.line.lowerBound } ?? Int32(head.fieldsEnd)
+                out.append(slice(source, 8..<statusLineEnd))
+                var runStart: Int32? = nil
+                var runEnd: Int32 = 0
+                for field in head.fields {
+                    let keep = field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
+                    if keep {
+                        if runStart == nil { runStart = field.line.lowerBound }
+                        runEnd = field.line.upperBound
+                    } else if let start = runStart {
+                        out.append(slice(source, start..<runEnd))
+                        runStart = nil
+                    }
+                }
+                if let start = runStart { out.append(slice(source, start..<runEnd)) }
+                if chunked { out.append("Transfer-Encoding: chunked\r\n") }
+                if let line = connectionLine(connection) { out.append(line) }
+                out.append("\r\n")
             }
         }
-        if let start = runStart { out.writeImmutableBuffer(slice(bytes, base, start..<runEnd)) }
-        if chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        writeConnection(connection, into: &out)
-        out.writeStaticString("\r\n")
     }
 
     /// A response attache produced (a rule's template, or an error).
@@ -135,7 +151,7 @@ public enum HeadWriter {
     }
 
     @inline(__always)
-    private static func slice(_ bytes: ByteBuffer, _ base: Int, _ range: Range<Int32>) -> ByteBuffer {
-        bytes.getSlice(at: base + Int(range.lowerBound), length: range.count)!
+    private static func slice(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int32>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[Int(range.lowerBound)..<Int(range.upperBound)])
     }
 }
