@@ -29,7 +29,8 @@ struct HeadBytes {
         append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    mutating func append(_ string: String) {
+    /// Labelled: unlabelled, a string literal would pick this over the `StaticString` overload.
+    mutating func append(utf8 string: String) {
         var string = string
         string.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }

@@ -57,7 +57,7 @@ public enum HeadWriter {
                 if let start = runStart { out.append(slice(source, start..<runEnd)) }
                 if head.hostCount == 0 {
                     out.append("Host: ")
-                    out.append(defaultHost)
+                    out.append(utf8: defaultHost)
                     out.append("\r\n")
                 }
                 if head.chunked { out.append("Transfer-Encoding: chunked\r\n") }
@@ -67,7 +67,7 @@ public enum HeadWriter {
                     out.append(slice(source, value))
                     out.append(", ")
                 }
-                out.append(clientAddress)
+                out.append(utf8: clientAddress)
                 // After any Via lines the client sent, so the list stays in order.
                 if head.version == .http10 {
                     out.append("\r\nVia: 1.0 attache\r\nX-Forwarded-Proto: http\r\n\r\n")
