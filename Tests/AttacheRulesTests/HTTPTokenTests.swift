@@ -9,5 +9,6 @@ import Testing
         let disagreeing = (0...255).map(UInt8.init).filter { HTTPToken.isTokenCharacter($0) != tchar.contains($0) }
         #expect(disagreeing == [])
         #expect((0...255).count { HTTPToken.isTokenCharacter(UInt8($0)) } == 77)
+        #expect(HTTPToken.table.utf8CodeUnitCount == 256)
     }
 }

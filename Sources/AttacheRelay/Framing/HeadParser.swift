@@ -374,6 +374,8 @@ public struct HeadParser {
         let count = bytes.count
         var contentLengthSeen = false
         var transferEncodingSeen = false
+        // Looked up once per head: a call per field retained and released the table.
+        let slots = table.flatMap { $0.readsRequestHeaders ? $0 : nil }
         while true {
             guard index + 1 < count else { throw Self.endsEarly }
             let lineStart = index
@@ -461,7 +463,7 @@ public struct HeadParser {
             case .other:
                 break
             }
-            if let table, let slot = table.requestHeaderSlot(name) { field.slot = Int32(slot) }
+            if let slots, let slot = slots.requestHeaderSlot(name) { field.slot = Int32(slot) }
             head.fields.append(field)
         }
         head.fieldsEnd = index

@@ -199,6 +199,9 @@ public final class RuleTable: Sendable {
 
     /// The slot of a request header name (any case), or `nil` when no rule uses it.
     @inline(__always)
+    /// Whether any rule reads request header fields (`requestHeaderSlot` finds nothing if not).
+    public var readsRequestHeaders: Bool { !requestSlots.isEmpty }
+
     public func requestHeaderSlot(_ name: UnsafeRawBufferPointer) -> Int? {
         guard !requestSlots.isEmpty else { return nil }
         guard let candidates = requestSlots[RuleTable.caseInsensitiveHash(name)] else { return nil }
