@@ -152,6 +152,22 @@ import Testing
         #expect(Array("x-api-ke".utf8).withUnsafeBytes { table.requestHeaderSlot($0) } == nil)
     }
 
+    /// The quick questions the relay asks before building a request view: which statuses a
+    /// rule may replace, whether any rule answers requests or records and logs.
+    @Test func quickQuestions() throws {
+        let table = try AttacheRulesTests.table(Self.rules)
+        #expect([200, 301, 403, 404, 500, 503, 599, 600, 999].filter { table.mayReplaceResponse(status: $0) } == [404, 500, 503, 599])
+        #expect(table.answersRequests && table.hasCompletionRules)
+        let onlyRequests = try AttacheRulesTests.table("rules:\n  - name: a\n    when: { path: /a }\n    respond: { status: 204 }\n")
+        #expect(onlyRequests.answersRequests && !onlyRequests.hasCompletionRules)
+        #expect(!onlyRequests.mayReplaceResponse(status: 404))
+        // An origin condition alone replaces responses of any status, even outside 100-599.
+        let anyStatus = try AttacheRulesTests.table("rules:\n  - name: a\n    when: { origin: proxy }\n    respond: { status: 502 }\n")
+        #expect([100, 200, 502, 999].allSatisfy { anyStatus.mayReplaceResponse(status: $0) })
+        #expect(!anyStatus.answersRequests && !anyStatus.hasCompletionRules)
+        #expect(!RuleTable.empty.answersRequests && !RuleTable.empty.mayReplaceResponse(status: 404))
+    }
+
     /// The indexed table must agree with evaluating every rule's conditions in order, for
     /// random rule sets and requests mixing every pattern kind.
     @Test func indexAgreesWithLinearEvaluation() throws {

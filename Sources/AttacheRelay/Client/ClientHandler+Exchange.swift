@@ -49,7 +49,8 @@ extension ClientHandler {
         }
 
         // Request phase: a rule may answer without the upstream.
-        if let index = withRequestView(exchange, { table.firstRequestResponder($0, scratch: &loop.scratch) }),
+        if table.answersRequests,
+            let index = withRequestView(exchange, { table.firstRequestResponder($0, scratch: &loop.scratch) }),
             let template = table.rules[index].respond
         {
             let rule = table.rules[index]
@@ -253,6 +254,7 @@ extension ClientHandler {
         let table = exchange.table
         let status = exchange.status == 0 ? 499 : exchange.status
         exchange.status = status
+        guard table.hasCompletionRules else { return }
         withRequestView(exchange) { view in
             table.completionRules(view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
         }

@@ -39,7 +39,7 @@ extension ClientHandler: UpstreamDelegate {
 
         // Response phase: a rule may replace the response.
         let table = exchange.table
-        let responder = withRequestView(exchange) { view in
+        let responder = !table.mayReplaceResponse(status: head.status) ? nil : withRequestView(exchange) { view in
             table.firstResponseResponder(view, status: head.status, origin: .upstream, scratch: &loop.scratch)
         }
         if let index = responder, let template = table.rules[index].respond {
@@ -111,7 +111,7 @@ extension ClientHandler: UpstreamDelegate {
         exchange.origin = .proxy
         exchange.status = failure.status
         let table = exchange.table
-        let responder = withRequestView(exchange) { view in
+        let responder = !table.mayReplaceResponse(status: failure.status) ? nil : withRequestView(exchange) { view in
             table.firstResponseResponder(view, status: failure.status, origin: .proxy, scratch: &loop.scratch)
         }
         if let index = responder, let template = table.rules[index].respond {

@@ -127,4 +127,8 @@ struct StatusBits: Sendable, Hashable {
     func isSuperset(of other: StatusBits) -> Bool {
         words & other.words == other.words
     }
+
+    mutating func formUnion(_ other: StatusBits) {
+        words |= other.words
+    }
 }

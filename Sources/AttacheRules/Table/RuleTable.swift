@@ -24,6 +24,10 @@ public final class RuleTable: Sendable {
     private let headerConditions: [HeaderCondition]
     private let regexes: [PathRegex]
     private let requestSlots: [UInt64: [(name: [UInt8], slot: Int)]]
+    /// The statuses some response-phase `respond` rule names, and whether one names none (so
+    /// matches any): `mayReplaceResponse` answers from them alone.
+    private let replacedStatuses: StatusBits
+    private let replacesAnyStatus: Bool
 
     public var rules: [Rule] { ruleSet.rules }
 
@@ -78,6 +82,8 @@ public final class RuleTable: Sendable {
         var methodSets: [MethodSet] = []
         var headerConditions: [HeaderCondition] = []
         var regexes: [PathRegex] = []
+        var replacedStatuses = StatusBits()
+        var replacesAnyStatus = false
         checks.reserveCapacity(ruleSet.rules.count)
         for rule in ruleSet.rules {
             let conditions = rule.conditions
@@ -114,6 +120,13 @@ public final class RuleTable: Sendable {
             }
             let insertRespond = rule.respond != nil
             let insertCompletion = rule.record != nil || rule.log != nil
+            if insertRespond && rule.phase == .response {
+                if let statuses = conditions.statuses {
+                    replacedStatuses.formUnion(statuses.bits)
+                } else {
+                    replacesAnyStatus = true
+                }
+            }
             for pattern in conditions.paths.map({ $0.map(Optional.some) }) ?? [nil] {
                 if insertRespond {
                     if rule.phase == .request {
@@ -131,6 +144,8 @@ public final class RuleTable: Sendable {
         self.methodSets = methodSets
         self.headerConditions = headerConditions
         self.regexes = regexes
+        self.replacedStatuses = replacedStatuses
+        self.replacesAnyStatus = replacesAnyStatus
         requestIndex = requestBuilder.build()
         responseIndex = responseBuilder.build()
         completionIndex = completionBuilder.build()
@@ -149,6 +164,19 @@ public final class RuleTable: Sendable {
     // MARK: Questions the relay asks
 
     /// The first rule (in order) with a `respond` that answers this request without the upstream.
+    /// Whether some rule answers request heads. When none does, the relay skips building the
+    /// request view for `firstRequestResponder` (as for the two questions below).
+    public var answersRequests: Bool { !requestIndex.isEmpty }
+
+    /// Whether some rule could replace a response with this status: false for most statuses
+    /// of most rule sets (a 404 page rule and a 200 response).
+    public func mayReplaceResponse(status: Int) -> Bool {
+        replacesAnyStatus || replacedStatuses.contains(status)
+    }
+
+    /// Whether some rule records or logs finished exchanges.
+    public var hasCompletionRules: Bool { !completionIndex.isEmpty }
+
     public func firstRequestResponder(_ request: RequestView, scratch: inout MatchScratch) -> Int? {
         guard !requestIndex.isEmpty else { return nil }
         let method = MethodSet.bucket(of: request.method)
@@ -162,7 +190,7 @@ public final class RuleTable: Sendable {
     public func firstResponseResponder(
         _ request: RequestView, status: Int, origin: Origin, scratch: inout MatchScratch
     ) -> Int? {
-        guard !responseIndex.isEmpty else { return nil }
+        guard mayReplaceResponse(status: status), !responseIndex.isEmpty else { return nil }
         let method = MethodSet.bucket(of: request.method)
         return firstMatch(
             responseIndex, Buckets(method: method, status: status), method: method, request, status: status,
