@@ -357,7 +357,7 @@ struct ClientConnectionStateMachine {
             exchangesStarted &+= 1
             if !head.keepsAlive || draining { keepAlive = false }
             state = .exchange
-            return .startExchange(head, headBytes)
+            return .startExchange(consume head, headBytes)
         }
     }
 

@@ -5,7 +5,7 @@ import NIOCore
 extension ClientHandler {
     // MARK: Starting an exchange
 
-    func startExchange(head: HTTPHead, headBytes: ByteBuffer) {
+    func startExchange(head: consuming HTTPHead, headBytes: ByteBuffer) {
         let table = loop.table
         let pathRange = ClientHandler.pathRange(of: head, in: headBytes)
         // The path rules see is the normalized one; the target is forwarded as it came.
@@ -19,6 +19,7 @@ extension ClientHandler {
         }
         let upgrade = head.version == .http11 && head.connectionUpgrade && head.fields.contains { $0.flags.contains(.upgrade) }
         let normalizedPath = outcome == .normalized ? loop.pathScratch : nil
+        let expectOther = head.expectOther
         // The finished exchange begins this one, unless something still holds it (a connect that
         // was pending when it ended).
         var spare: Exchange? = nil
@@ -42,7 +43,7 @@ extension ClientHandler {
             respondWithError(exchange, status: 405, detail: "CONNECT is not supported by this proxy")
             return
         }
-        if head.expectOther {
+        if expectOther {
             machine.disableKeepAlive()
             respondWithError(exchange, status: 417, detail: "only Expect: 100-continue is supported")
             return

@@ -156,8 +156,9 @@ final class ClientHandler: ChannelDuplexHandler {
         updateTimer()
     }
 
-    func perform(_ action: ClientConnectionStateMachine.Action) {
-        switch action {
+    func perform(_ action: consuming ClientConnectionStateMachine.Action) {
+        // Consumed: the request head moves on into the exchange instead of being copied.
+        switch consume action {
         case .wait:
             break
         case .startExchange(let head, let bytes):

@@ -48,9 +48,10 @@ final class Exchange {
     /// Makes this the exchange of a new request. Every property is set again, so a finished
     /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
     func begin(
-        head: HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
+        head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
     ) {
+        hasBody = BodyFraming.request(head) != .none
         self.head = head
         self.headBytes = headBytes
         self.table = table
@@ -61,7 +62,6 @@ final class Exchange {
         self.pathRange = pathRange
         self.isHeadRequest = isHeadRequest
         self.upgradeRequested = upgradeRequested
-        hasBody = BodyFraming.request(head) != .none
         pendingBody = nil
         requestEnded = false
         upstream = nil
