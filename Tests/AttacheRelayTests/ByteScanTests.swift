@@ -36,6 +36,29 @@ import Testing
         }
     }
 
+    /// Several special bytes in one word, next to the values where borrows and high bits could
+    /// mislead a word-wise answer: the exact first position, from every start.
+    @Test func firstPositionAmongManyCandidates() {
+        let values: [UInt8] = [0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0x81, 0xFE, 0xFF]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<3000 {
+            let length = next() % 40
+            let bytes = (0..<length).map { _ in next() % 3 == 0 ? values[next() % values.count] : UInt8(ascii: "x") }
+            let special = values[next() % values.count]
+            bytes.withUnsafeBytes { raw in
+                for start in 0...length {
+                    #expect(ByteScan.firstIndex(of: special, in: raw, from: start) == bytes[start...].firstIndex(of: special))
+                    let expectedEnd = bytes[start...].firstIndex { $0 < 0x20 || $0 == 0x7F } ?? length
+                    #expect(ByteScan.endOfPlainRun(in: raw, from: start) == expectedEnd, "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
     /// Literals of every length around the word size, against each case and a one-byte change.
     @Test(arguments: ["te", "host", "upgrade", "trailer", "keep-alive", "content-length", "transfer-encoding"])
     func equalsIgnoringCaseWordByWord(_ name: String) {

@@ -4,16 +4,24 @@ enum ByteScan {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
-    /// Whether any byte of `word` is zero (exact as a yes/no answer).
+    /// The high bit of each byte of `word` that is zero. Borrows can flag bytes above a zero
+    /// byte too, never below one: the lowest flag is always the first zero byte.
     @inline(__always)
-    private static func hasZeroByte(_ word: UInt64) -> Bool {
-        (word &- ones) & ~word & highBits != 0
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- ones) & ~word & highBits
     }
 
-    /// Whether any byte of `word` is below `limit` (at most 128; exact as a yes/no answer).
+    /// The same for bytes below `limit` (at most 128): the lowest flag is the first such byte.
     @inline(__always)
-    private static func hasByte(in word: UInt64, below limit: UInt8) -> Bool {
-        (word &- ones &* UInt64(limit)) & ~word & highBits != 0
+    private static func bytes(in word: UInt64, below limit: UInt8) -> UInt64 {
+        (word &- ones &* UInt64(limit)) & ~word & highBits
+    }
+
+    /// The position in the word (little-endian: byte 0 is the first in memory) of the lowest
+    /// flag of a non-zero `flags`.
+    @inline(__always)
+    private static func firstFlagged(_ flags: UInt64) -> Int {
+        flags.trailingZeroBitCount &>> 3
     }
 
     /// `word` with its ASCII capitals (and only those) made lower case.
@@ -35,7 +43,8 @@ enum ByteScan {
         let pattern = ones &* UInt64(byte)
         while index + 8 <= count {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if hasZeroByte(word ^ pattern) { break }
+            let flags = zeroBytes(word ^ pattern)
+            if flags != 0 { return index + firstFlagged(flags) }
             index += 8
         }
         while index < count {
@@ -53,7 +62,8 @@ enum ByteScan {
         let count = bytes.count
         while index + 8 <= count {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if hasByte(in: word, below: 0x20) || hasZeroByte(word ^ (ones &* 0x7F)) { break }
+            let flags = self.bytes(in: word, below: 0x20) | zeroBytes(word ^ (ones &* 0x7F))
+            if flags != 0 { return index + firstFlagged(flags) }
             index += 8
         }
         while index < count {
