@@ -108,10 +108,8 @@ struct RunCommand: ParsableCommand {
         let format = logFormat.format
         LoggingSystem.bootstrap { label in ProcessLogHandler(label: label, format: format) }
         let logger = Logger(label: "attache")
-        // Before anything listens: a dispatch signal source is armed asynchronously, and a
-        // SIGTERM sent as soon as the port answered (an orchestrator, the benchmark under
-        // valgrind) was ignored and lost while it was not armed yet, leaving attache running.
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
+        // Before anything listens, so that no signal can arrive before its handler is in place.
+        let signals = try SignalWaiter(stopping: [SIGTERM, SIGINT], reloading: SIGHUP)
         let environment = ProcessEnvironment()
         let listenAddress = try Address.parse(
             listen ?? "0.0.0.0:\(environment["PORT"] ?? "8080")", option: "--listen", defaultHost: "0.0.0.0")
@@ -181,11 +179,7 @@ struct RunCommand: ParsableCommand {
         let watcher = RulesWatcher(
             path: rules, table: table, server: server, logger: logger, interval: noWatch ? nil : watchInterval)
         watcher.start()
-        signal(SIGHUP, SIG_IGN)
-        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hangup.setEventHandler { watcher.reloadNow() }
-        hangup.resume()
-        let received = stop.wait()
+        let received = signals.wait(onReload: { watcher.reloadNow() })
         telemetry.status.setPhase(.draining)
         let delay = received == SIGTERM ? drainDelay : 0
         if delay > 0 {
@@ -194,7 +188,6 @@ struct RunCommand: ParsableCommand {
         } else {
             logger.info("draining (up to \(Self.seconds(drainTimeout)))")
         }
-        hangup.cancel()
         watcher.stop()
         server.drain(timeout: configuration.drainTimeout)
         printer?.stop()
@@ -276,35 +269,6 @@ enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
     case json
 
     var format: LogFormat { self == .text ? .text : .json }
-}
-
-/// Blocks until one of the signals arrives; returns which.
-final class SignalWaiter: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private var sources: [DispatchSourceSignal] = []
-    private let received = NIOLockedValueBox<Int32>(0)
-
-    init(signals: [Int32]) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                received.withLockedValue { if $0 == 0 { $0 = number } }
-                semaphore.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func wait() -> Int32 {
-        semaphore.wait()
-        return received.withLockedValue { $0 }
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
-    }
 }
 
 /// `--stats-interval`: the /stats document as one line on standard output, every interval.
