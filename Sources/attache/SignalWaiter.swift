@@ -18,10 +18,10 @@ private func forwardSignal(_ number: Int32) {
 /// SIGTERM / SIGINT (stop) and SIGHUP (reload), handled from the moment it is made: each
 /// signal's number goes into a pipe and waits there until `wait` reads it.
 ///
-/// A dispatch signal source (what this replaces) needs the signal ignored and is armed
-/// asynchronously, on a dispatch thread: a SIGINT sent as soon as the port answered was lost
-/// while that thread had not run yet (seen under valgrind, which runs one thread at a time),
-/// and attache kept running.
+/// A dispatch signal source (what this replaces) needs the signal ignored and delivers it
+/// through a dispatch thread: under valgrind (one thread at a time) a SIGINT was lost twice in
+/// the benchmark's instruction count, once sent as soon as the port answered and once after a
+/// load run, and attache kept running. A handler of our own has no such window.
 final class SignalWaiter {
     private let stopping: [Int32]
     private let reloading: Int32
