@@ -150,8 +150,11 @@ public enum HeadWriter {
         if let line = connectionLine(connection) { out.writeStaticString(line) }
     }
 
+    /// The head's offsets come from parsing these same bytes; checked all the same, in release
+    /// builds too, as `ByteBuffer.getSlice` was: a bad range stops rather than reads past them.
     @inline(__always)
     private static func slice(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int32>) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+        precondition(range.lowerBound >= 0 && Int(range.upperBound) <= bytes.count, "head range outside its bytes")
+        return UnsafeRawBufferPointer(rebasing: bytes[Int(range.lowerBound)..<Int(range.upperBound)])
     }
 }
