@@ -267,6 +267,14 @@ struct StatsStoreTests {
         ] {
             #expect(lines.contains(expected), "missing: \(expected)")
         }
+        // A status beyond the counters kept by index, then the rule gone: its series go too.
+        feed.add("/c", status: 1200, milliseconds: 1)
+        feed.recorder.flush()
+        let withOdd = String(decoding: metrics.exposition(droppedLogLines: 0), as: UTF8.self)
+        #expect(withOdd.contains(#"attache_requests_total{rule="profile",code="1200"} 1"#))
+        _ = store.plan(for: try Self.table("rules:\n  - name: other\n    record: true\n"), generation: 2)
+        let after = String(decoding: metrics.exposition(droppedLogLines: 0), as: UTF8.self)
+        #expect(!after.contains(#"rule="profile""#))
     }
 }
 

@@ -104,7 +104,7 @@ public final class TelemetryMetrics: Sendable {
     }
 
     func unregister(_ metrics: RuleMetrics) {
-        for counter in metrics.counters.values { registry.unregisterCounter(counter) }
+        for counter in metrics.counters { registry.unregisterCounter(counter) }
         registry.unregisterDurationHistogram(metrics.duration)
         registry.unregisterDurationHistogram(metrics.upstream)
     }
@@ -131,7 +131,10 @@ public final class TelemetryMetrics: Sendable {
 final class RuleMetrics {
     let rule: String
     let owner: TelemetryMetrics
-    var counters: [Int16: Counter] = [:]
+    /// The request counter of each final status, made on first use, found by index: a
+    /// dictionary lookup hashed the status for every recorded exchange.
+    private var countersByStatus = [Counter?](repeating: nil, count: 1000)
+    private var otherCounters: [Int16: Counter] = [:]
     let duration: DurationHistogram
     let upstream: DurationHistogram
 
@@ -141,4 +144,19 @@ final class RuleMetrics {
         duration = metrics.durationHistogram(rule: rule)
         upstream = metrics.upstreamHistogram(rule: rule)
     }
+
+    func counter(status: Int16) -> Counter {
+        if status >= 0 && Int(status) < countersByStatus.count {
+            if let counter = countersByStatus[Int(status)] { return counter }
+            let counter = owner.requestCounter(rule: rule, status: Int(status))
+            countersByStatus[Int(status)] = counter
+            return counter
+        }
+        if let counter = otherCounters[status] { return counter }
+        let counter = owner.requestCounter(rule: rule, status: Int(status))
+        otherCounters[status] = counter
+        return counter
+    }
+
+    var counters: [Counter] { countersByStatus.compactMap { $0 } + otherCounters.values }
 }

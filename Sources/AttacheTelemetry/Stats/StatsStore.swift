@@ -141,13 +141,7 @@ final class RuleStats {
             other!.add(event)
         }
         guard let metrics else { return }
-        if let counter = metrics.counters[event.status] {
-            counter.increment()
-        } else {
-            let counter = metrics.owner.requestCounter(rule: name, status: Int(event.status))
-            metrics.counters[event.status] = counter
-            counter.increment()
-        }
+        metrics.counter(status: event.status).increment()
         metrics.duration.recordNanoseconds(event.durationNanoseconds)
         if event.upstreamNanoseconds >= 0 { metrics.upstream.recordNanoseconds(event.upstreamNanoseconds) }
     }
