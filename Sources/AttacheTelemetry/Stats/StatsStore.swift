@@ -142,8 +142,8 @@ final class RuleStats {
         }
         guard let metrics else { return }
         metrics.counter(status: event.status).increment()
-        metrics.duration.recordNanoseconds(event.durationNanoseconds)
-        if event.upstreamNanoseconds >= 0 { metrics.upstream.recordNanoseconds(event.upstreamNanoseconds) }
+        metrics.duration.record(Double(event.durationNanoseconds) / 1e9)
+        if event.upstreamNanoseconds >= 0 { metrics.upstream.record(Double(event.upstreamNanoseconds) / 1e9) }
     }
 
     func snapshot() -> RuleStatsSnapshot {
