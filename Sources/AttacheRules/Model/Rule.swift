@@ -167,7 +167,10 @@ public final class ResponseTemplate: Sendable {
 }
 
 /// The `record` action: statistics under a key rendered per exchange.
-public struct RecordAction: Sendable {
+///
+/// A class, as `ResponseTemplate` is: reading it off its rule for every recorded exchange
+/// copied the key template's references.
+public final class RecordAction: Sendable {
     public static let defaultHistory = 10
     public static let defaultMaximumKeys = 1000
 
@@ -176,4 +179,10 @@ public struct RecordAction: Sendable {
     public let history: Int
     /// Distinct keys per rule; exchanges beyond go to the key `(other)`.
     public let maximumKeys: Int
+
+    init(key: Template, history: Int, maximumKeys: Int) {
+        self.key = key
+        self.history = history
+        self.maximumKeys = maximumKeys
+    }
 }
