@@ -279,6 +279,30 @@ import Testing
         }
     }
 
+    /// A refused request whose client goes on sending still gets its 400 and an orderly end,
+    /// not a reset: attache closes its output and reads on until the client is done (lingering
+    /// close).
+    @Test func aRefusedRequestsAnswerSurvivesTheBytesAfterIt() throws {
+        try withHarness { relay in
+            let client = try RawClient(port: relay.port)
+            try client.send(
+                "POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;x=" + String(repeating: "a", count: 5000))
+            // attache has refused the chunk line and answered by now; the client does not know.
+            usleep(300_000)
+            try client.send(String(repeating: "b", count: 1000))
+            usleep(100_000)
+            // Closed at once, attache's kernel had answered the bytes above with a reset, and
+            // this send failed (as varnishtest's client did in chunked-limits.vtc).
+            try client.send(String(repeating: "c", count: 1000))
+            usleep(100_000)
+            #expect(client.receiveUntilClosed(timeout: 5))
+            #expect(!client.resetByPeer)
+            let text = String(decoding: client.received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(text)")
+            #expect(text.hasSuffix("\r\n\r\n400 Bad Request: chunk extension too long\n"), "\(text)")
+        }
+    }
+
     @Test func slowHeadIsA408() throws {
         try withHarness(configure: { $0.headTimeout = .milliseconds(300) }) { harness in
             let client = try harness.client()

@@ -42,6 +42,8 @@ final class ClientHandler: ChannelDuplexHandler {
     var upstreamNeedsFlush = false
     /// Inside `channelRead`: `channelReadComplete` will flush, so writes wait for it.
     var inReadBurst = false
+    /// The full close after lingering (`closeAfterFlush`), pending while the client may still send.
+    var lingering: Scheduled<Void>?
 
     init(loop: LoopState) {
         self.loop = loop
@@ -81,6 +83,8 @@ final class ClientHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        lingering?.cancel()
+        lingering = nil
         timerKind = nil
         loop.clientClosed(self)
         let wasTunnel = machine.state == .tunnel
@@ -133,6 +137,11 @@ final class ClientHandler: ChannelDuplexHandler {
         }
         if machine.state == .tunnel {
             exchange?.upstream?.closeOutput()
+            return
+        }
+        if lingering != nil {
+            // The client has closed its side too: nothing more can arrive.
+            context.close(promise: nil)
             return
         }
         perform(machine.inputClosed())
@@ -284,7 +293,8 @@ final class ClientHandler: ChannelDuplexHandler {
         exchange?.upstream?.flush()
     }
 
-    /// Closes once everything written so far has reached the socket.
+    /// Closes once everything written so far has reached the socket: the output first, then,
+    /// after lingering, the whole connection.
     func closeAfterFlush() {
         timer?.cancel()
         timerKind = nil
@@ -293,9 +303,30 @@ final class ClientHandler: ChannelDuplexHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(allocator.buffer(capacity: 0)), promise: promise)
         let context = self.context!
-        promise.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { _ in
+        promise.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { [self] result in
+            guard case .success = result else { return context.close(promise: nil) }
+            let halfClosed = context.eventLoop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: halfClosed)
+            halfClosed.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { [self] result in
+                guard case .success = result, context.channel.isActive else { return context.close(promise: nil) }
+                linger(context)
+            }
+        }
+    }
+
+    /// How long a closing connection goes on reading what the client still sends.
+    static let lingerTime = TimeAmount.seconds(2)
+
+    /// The response is out and the output closed; what the client still sends (the rest of a
+    /// refused body, requests pipelined after `Connection: close`) is read and dropped until it
+    /// closes its side, or for `lingerTime`. Closing with those bytes unread would make the
+    /// kernel answer with a reset, which can destroy the response before the client reads it
+    /// (nginx's lingering close does the same).
+    private func linger(_ context: ChannelHandlerContext) {
+        lingering = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: Self.lingerTime) {
             context.close(promise: nil)
         }
+        resumeReads()
     }
 
     func close() {

@@ -9,6 +9,8 @@ final class RawClient {
     private let descriptor: Int32
     private(set) var received: [UInt8] = []
     private(set) var closedByPeer = false
+    /// The peer's end came as a reset (ECONNRESET), not an orderly close.
+    private(set) var resetByPeer = false
 
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -61,6 +63,7 @@ final class RawClient {
             if ready <= 0 { continue }
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count <= 0 {
+                if count < 0 && errno == ECONNRESET { resetByPeer = true }
                 closedByPeer = true
             } else {
                 received += chunk[0..<count]
