@@ -33,28 +33,15 @@ public enum HeadWriter {
                 out.append(slice(source, head.method.lowerBound..<(head.target.upperBound + 1)))
                 out.append("HTTP/1.1\r\n")
                 var forwardedFor: [Range<Int32>] = []
-                var runStart: Int32? = nil
-                var runEnd: Int32 = 0
-                for field in head.fields {
-                    let keep: Bool
+                appendKeptLines(of: head, from: source, into: &out) { field in
                     if field.flags.contains(.forwardedFor) {
                         forwardedFor.append(field.value)
-                        keep = false
-                    } else if field.flags.contains(.upgrade) {
-                        keep = upgrade
-                    } else {
-                        keep = !field.flags.contains(.hopByHop) && !field.flags.contains(.forwardedProto)
-                            && !field.flags.contains(.expect)
+                        return false
                     }
-                    if keep {
-                        if runStart == nil { runStart = field.line.lowerBound }
-                        runEnd = field.line.upperBound
-                    } else if let start = runStart {
-                        out.append(slice(source, start..<runEnd))
-                        runStart = nil
-                    }
+                    if field.flags.contains(.upgrade) { return upgrade }
+                    return !field.flags.contains(.hopByHop) && !field.flags.contains(.forwardedProto)
+                        && !field.flags.contains(.expect)
                 }
-                if let start = runStart { out.append(slice(source, start..<runEnd)) }
                 if head.hostCount == 0 {
                     out.append("Host: ")
                     out.append(utf8: defaultHost)
@@ -96,19 +83,9 @@ public enum HeadWriter {
                 // From the space after the version to the end of the status line.
                 let statusLineEnd = head.fields.first.map { $0.line.lowerBound } ?? Int32(head.fieldsEnd)
                 out.append(slice(source, 8..<statusLineEnd))
-                var runStart: Int32? = nil
-                var runEnd: Int32 = 0
-                for field in head.fields {
-                    let keep = field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
-                    if keep {
-                        if runStart == nil { runStart = field.line.lowerBound }
-                        runEnd = field.line.upperBound
-                    } else if let start = runStart {
-                        out.append(slice(source, start..<runEnd))
-                        runStart = nil
-                    }
+                appendKeptLines(of: head, from: source, into: &out) { field in
+                    field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
                 }
-                if let start = runStart { out.append(slice(source, start..<runEnd)) }
                 if chunked { out.append("Transfer-Encoding: chunked\r\n") }
                 if let line = connectionLine(connection) { out.append(line) }
                 out.append("\r\n")
@@ -148,6 +125,27 @@ public enum HeadWriter {
 
     private static func writeConnection(_ connection: ConnectionField, into out: inout ByteBuffer) {
         if let line = connectionLine(connection) { out.writeStaticString(line) }
+    }
+
+    /// Copies the lines of the fields `keep` accepts, in order; consecutive kept lines are one
+    /// copy.
+    @inline(__always)
+    private static func appendKeptLines(
+        of head: HTTPHead, from source: UnsafeRawBufferPointer, into out: inout HeadBytes,
+        keep: (HTTPHead.Field) -> Bool
+    ) {
+        var runStart: Int32? = nil
+        var runEnd: Int32 = 0
+        for field in head.fields {
+            if keep(field) {
+                if runStart == nil { runStart = field.line.lowerBound }
+                runEnd = field.line.upperBound
+            } else if let start = runStart {
+                out.append(slice(source, start..<runEnd))
+                runStart = nil
+            }
+        }
+        if let start = runStart { out.append(slice(source, start..<runEnd)) }
     }
 
     /// The head's offsets come from parsing these same bytes; checked all the same, in release
