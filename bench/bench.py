@@ -9,7 +9,8 @@ are pinned to CPU 1, wrk and the upstream to CPU 0, the same for every contender
 Scenarios: (a) the 404 rule only; (b) plus 10,000 rules that do not match; (c) record + log on
 every request, logs to a file for every contender; (d) 1 MiB responses; (e) RSS with 1,000 idle
 keep-alive connections; (f) time from process start to the first proxied response; and user-space
-instructions per proxied request under callgrind.
+instructions per proxied request under callgrind, for attache, nginx, HAProxy (both modes) and,
+with --floor, a bare SwiftNIO byte relay (Benchmarks' nio-relay-floor): what SwiftNIO alone costs.
 
 Every run is bounded: wrk runs for --duration seconds, ab for a fixed request count.
 """
@@ -29,7 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PORTS = {"upstream": 19080, "attache": 19081, "nginx": 19082, "haproxy": 19083, "haproxy-tcp": 19084,
-         "admin": 19091}
+         "floor": 19085, "admin": 19091}
 CONTENDER_CPU = "1"
 LOAD_CPU = "0"
 
@@ -245,41 +246,59 @@ class Bench:
 
     def instructions(self, contenders, requests=20000):
         """User-space instructions per proxied request, by callgrind: (run - idle) / requests."""
-        stripped = os.path.join(self.work, "attache-stripped")
-        subprocess.run(["objcopy", "--strip-debug", self.attache, stripped], check=True)
         for name in contenders:
+            command, port, stop = self.callgrind_target(name)
             totals = {}
             for label, count in (("idle", 0), ("load", requests)):
                 out = os.path.join(self.work, f"callgrind.{name}.{label}")
-                if name == "attache":
-                    command = [stripped] + self.attache_command(os.path.join(BENCH, "rules/404"))[1:]
-                    port = PORTS["attache"]
-                else:
-                    config = render("nginx-proxy.conf.in", os.path.join(self.work, "proxy-callgrind.conf"),
-                                    DIR=self.work, PORT=PORTS["nginx"], UPSTREAM_PORT=PORTS["upstream"],
-                                    ACCESS_LOG="access_log off;")
-                    with open(config) as handle:
-                        text = handle.read()
-                    with open(config, "w") as handle:
-                        handle.write("master_process off;\n" + text)
-                    command = ["nginx", "-c", config, "-p", self.work]
-                    port = PORTS["nginx"]
                 process = subprocess.Popen(
                     ["taskset", "-c", CONTENDER_CPU, "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                     *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                     *command], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True)
                 if not wait_for_port(port, seconds=120):
                     raise RuntimeError(f"{name} under valgrind did not listen")
                 if count:
                     subprocess.run(["taskset", "-c", LOAD_CPU, "ab", "-q", "-k", "-n", str(count), "-c", "16",
                                     f"http://127.0.0.1:{port}/"], capture_output=True, check=True, timeout=1200)
-                process.send_signal(signal.SIGINT if name == "attache" else signal.SIGQUIT)
+                if stop is None:
+                    process.stdin.close()
+                else:
+                    process.send_signal(stop)
                 process.wait(timeout=300)
                 with open(out) as handle:
                     totals[label] = next(int(line.split()[1]) for line in handle if line.startswith("summary:")
                                          or line.startswith("totals:"))
             per_request = (totals["load"] - totals["idle"]) / requests
             self.results.append(dict(scenario="instructions", contender=name, instructions=per_request))
-            log(f"instructions {name:12} {per_request:,.0f} per proxied request")
+            log(f"instructions {name:16} {per_request:,.0f} per proxied request")
+
+    def callgrind_target(self, name):
+        """The command to run under valgrind, its port, and the signal that stops it (None: end stdin)."""
+        if name == "attache":
+            stripped = os.path.join(self.work, "attache-stripped")
+            subprocess.run(["objcopy", "--strip-debug", self.attache, stripped], check=True)
+            return [stripped] + self.attache_command(os.path.join(BENCH, "rules/404"))[1:], PORTS["attache"], \
+                signal.SIGINT
+        if name == "nio-relay-floor":
+            stripped = os.path.join(self.work, "nio-relay-floor-stripped")
+            subprocess.run(["objcopy", "--strip-debug", self.options.floor, stripped], check=True)
+            return [stripped, str(PORTS["floor"]), str(PORTS["upstream"])], PORTS["floor"], None
+        if name == "nginx":
+            config = render("nginx-proxy.conf.in", os.path.join(self.work, "proxy-callgrind.conf"),
+                            DIR=self.work, PORT=PORTS["nginx"], UPSTREAM_PORT=PORTS["upstream"],
+                            ACCESS_LOG="access_log off;")
+            with open(config) as handle:
+                text = handle.read()
+            with open(config, "w") as handle:
+                handle.write("master_process off;\n" + text)
+            return ["nginx", "-c", config, "-p", self.work], PORTS["nginx"], signal.SIGQUIT
+        if name in ("haproxy", "haproxy-tcp"):
+            # HAProxy without -W runs as one process; SIGUSR1 is its soft stop.
+            self.start_contender(name)
+            self.stop(name)
+            config = os.path.join(self.work, "haproxy.cfg" if name == "haproxy" else "haproxy-tcp.cfg")
+            return ["haproxy", "-f", config], PORTS[name], signal.SIGUSR1
+        raise ValueError(name)
 
     # --- report --------------------------------------------------------------------------------
 
@@ -324,11 +343,18 @@ class Bench:
             rows = [r for r in self.results if r.get("scenario") == scenario]
             if not rows:
                 continue
+            if key == "instructions":
+                nginx = next((r[key] for r in rows if r["contender"] == "nginx"), None)
+                lines += [f"## {title}", "", "| contender | instructions | × nginx |", "|---|---|---|"]
+                for r in rows:
+                    ratio = f"{r[key] / nginx:.2f}" if nginx else "–"
+                    lines.append(f"| {r['contender']} | {r[key]:,.0f} | {ratio} |")
+                lines.append("")
+                continue
             lines += [f"## {title}", "", "| contender | value |", "|---|---|"]
             for r in rows:
                 value = r[key] / 1024 if key == "rss_kib" else r[key]
-                lines.append(f"| {r['contender']} | {value:,.1f} {unit} |" if key != "instructions"
-                             else f"| {r['contender']} | {value:,.0f} |")
+                lines.append(f"| {r['contender']} | {value:,.1f} {unit} |")
             lines.append("")
         return "\n".join(lines)
 
@@ -336,6 +362,8 @@ class Bench:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attache", required=True, help="the release binary")
+    parser.add_argument("--floor", default=None,
+                        help="Benchmarks' nio-relay-floor binary: SwiftNIO's own cost per relayed request")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "attache-bench"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
@@ -361,7 +389,8 @@ def main():
         if "f" in scenarios:
             bench.startup(["attache", "nginx", "haproxy"])
         if "instructions" in scenarios:
-            bench.instructions(["nginx", "attache"])
+            bench.instructions(["nginx", "haproxy", "haproxy-tcp"]
+                               + (["nio-relay-floor"] if options.floor else []) + ["attache"])
     except Exception as error:  # noqa: BLE001 — report what was measured, then fail
         failure = error
         log(f"a scenario failed, the report has what was measured before it: {error!r}")
