@@ -99,7 +99,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AttacheTelemetryTests",
-            dependencies: ["AttacheTelemetry", "AttacheRules", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "AttacheTelemetry", "AttacheRules", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(
             name: "AttacheAdminTests",

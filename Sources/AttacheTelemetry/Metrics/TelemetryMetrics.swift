@@ -18,6 +18,9 @@ public final class TelemetryMetrics: Sendable {
     let accessLogDropped: Gauge
     let residentMemory: Gauge
     let startTime: Gauge
+    /// The `record` rules' duration histograms: attache's own, not the registry's (see
+    /// `SecondsHistogram` for why).
+    let durationHistograms = DurationHistograms()
 
     /// Upper bounds of the duration histograms' buckets, in seconds. `Double` values, not
     /// `Duration`: recording compares the value with every bound, and a `Duration` comparison
@@ -65,6 +68,7 @@ public final class TelemetryMetrics: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
+        durationHistograms.emit(into: &buffer)
         return buffer
     }
 
@@ -88,26 +92,9 @@ public final class TelemetryMetrics: Sendable {
             labels: [("rule", rule), ("code", String(status))])
     }
 
-    func durationHistogram(rule: String) -> ValueHistogram {
-        registry.makeValueHistogram(
-            descriptor: Self.name(
-                "request_duration", "seconds",
-                "Time from the request head to the end of the response, per `record` rule."),
-            labels: [("rule", rule)], buckets: Self.durationBuckets)
-    }
-
-    func upstreamHistogram(rule: String) -> ValueHistogram {
-        registry.makeValueHistogram(
-            descriptor: Self.name(
-                "upstream_duration", "seconds",
-                "Time from sending the request upstream to the upstream's response head, per `record` rule."),
-            labels: [("rule", rule)], buckets: Self.durationBuckets)
-    }
-
     func unregister(_ metrics: RuleMetrics) {
         for counter in metrics.counters { registry.unregisterCounter(counter) }
-        registry.unregisterValueHistogram(metrics.duration)
-        registry.unregisterValueHistogram(metrics.upstream)
+        durationHistograms.remove(metrics)
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -136,14 +123,26 @@ final class RuleMetrics {
     /// dictionary lookup hashed the status for every recorded exchange.
     private var countersByStatus = [Counter?](repeating: nil, count: 1000)
     private var otherCounters: [Int16: Counter] = [:]
-    let duration: ValueHistogram
-    let upstream: ValueHistogram
+    let duration = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
+    let upstream = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
+    /// `rule="NAME"`, escaped as the text format wants label values.
+    let labels: [UInt8]
 
     init(rule: String, metrics: TelemetryMetrics) {
         self.rule = rule
         owner = metrics
-        duration = metrics.durationHistogram(rule: rule)
-        upstream = metrics.upstreamHistogram(rule: rule)
+        var labels = Array(#"rule=""#.utf8)
+        for byte in rule.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): labels.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\""): labels.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\n"): labels.append(contentsOf: #"\n"#.utf8)
+            default: labels.append(byte)
+            }
+        }
+        labels.append(UInt8(ascii: "\""))
+        self.labels = labels
+        metrics.durationHistograms.add(self)
     }
 
     func counter(status: Int16) -> Counter {

@@ -89,10 +89,13 @@ public final class StatsStore: @unchecked Sendable {
     /// Adds a batch of events (from one loop).
     func apply(_ events: UnsafeBufferPointer<StatsEvent>) {
         lock.withLock {
-            for event in events {
-                guard let stats = slots[Int(event.slot)] else { continue }
-                stats.add(event)
+            let addAll = {
+                for event in events {
+                    guard let stats = self.slots[Int(event.slot)] else { continue }
+                    stats.add(event)
+                }
             }
+            if let metrics { metrics.durationHistograms.recording(addAll) } else { addAll() }
         }
     }
 
@@ -142,6 +145,7 @@ final class RuleStats {
         }
         guard let metrics else { return }
         metrics.counter(status: event.status).increment()
+        // Under the histograms' lock: `StatsStore.apply` holds it for the whole batch.
         metrics.duration.record(Double(event.durationNanoseconds) / 1e9)
         if event.upstreamNanoseconds >= 0 { metrics.upstream.record(Double(event.upstreamNanoseconds) / 1e9) }
     }
