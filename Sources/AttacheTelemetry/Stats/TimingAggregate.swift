@@ -28,7 +28,11 @@ struct TimingAggregate {
         minimumNanoseconds = min(minimumNanoseconds, value)
         maximumNanoseconds = max(maximumNanoseconds, value)
         let microseconds = min(UInt64(value + 500) / 1000, Self.largestMicroseconds)
-        if microseconds > histogram.highestTrackableValue || histogram.countForValue(microseconds) < UInt32.max {
+        // No bucket can be full while fewer than 2³² values were recorded in all: only then is
+        // the bucket looked up first (a second index computation per value).
+        if count <= UInt64(UInt32.max) || microseconds > histogram.highestTrackableValue
+            || histogram.countForValue(microseconds) < UInt32.max
+        {
             histogram.record(microseconds)
         }
     }
