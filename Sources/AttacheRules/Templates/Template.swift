@@ -1,8 +1,9 @@
 /// A compiled template: the text pre-split into literal bytes and value slots.
 ///
 /// Rendering is one walk over the segments, appending to a caller-owned buffer; with a warm
-/// buffer it allocates nothing.
-public struct Template: Sendable {
+/// buffer it allocates nothing. A class: rules hand their templates to every exchange they log
+/// or record, and copying the struct retained and released each of its references.
+public final class Template: Sendable {
     enum Segment: Sendable {
         case literal([UInt8])
         case value(Expression)
@@ -74,8 +75,10 @@ public struct Template: Sendable {
     public func render<Context: TemplateContext>(
         _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
     ) {
-        for segment in segments {
-            switch segment {
+        // By index, not by iterator: the iterator hands out owned copies of each segment (a
+        // retain and a release of its payload per segment, every render).
+        for index in segments.indices {
+            switch segments[index] {
             case .literal(let bytes):
                 output.append(contentsOf: bytes)
             case .value(let expression):
