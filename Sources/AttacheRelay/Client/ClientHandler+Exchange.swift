@@ -273,8 +273,11 @@ extension ClientHandler {
             for index in matched {
                 let rule = table.rules[Int(index)]
                 context.ruleName = rule.name
-                context.captures = !rule.capturesPath
-                    ? [:] : withRequestView(exchange) { rule.conditions.pathCaptures($0) }
+                if rule.capturesPath {
+                    context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
+                } else if !context.captures.isEmpty {
+                    context.captures = [:]
+                }
                 if let log = rule.log {
                     loop.renderOutput.removeAll(keepingCapacity: true)
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
