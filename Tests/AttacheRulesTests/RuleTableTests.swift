@@ -166,6 +166,24 @@ import Testing
         #expect([100, 200, 502, 999].allSatisfy { anyStatus.mayReplaceResponse(status: $0) })
         #expect(!anyStatus.answersRequests && !anyStatus.hasCompletionRules)
         #expect(!RuleTable.empty.answersRequests && !RuleTable.empty.mayReplaceResponse(status: 404))
+        // Logging and recording without conditions: the list, in rule order; one condition on
+        // one of them (or none of them at all) and there is no list.
+        let everyExchange = try AttacheRulesTests.table("""
+            rules:
+              - name: page
+                when: { status: 404 }
+                respond: { status: 404 }
+              - { name: profile, record: true }
+              - { name: access, log: x }
+            """)
+        #expect(everyExchange.unconditionalCompletion == [1, 2])
+        let conditional = try AttacheRulesTests.table("""
+            rules:
+              - { name: profile, record: true }
+              - { name: access, when: { method: GET }, log: x }
+            """)
+        #expect(conditional.unconditionalCompletion == nil)
+        #expect(table.unconditionalCompletion == nil && onlyRequests.unconditionalCompletion == nil)
     }
 
     /// The indexed table must agree with evaluating every rule's conditions in order, for
@@ -192,6 +210,9 @@ import Testing
         }
         for round in 0..<30 {
             var yaml = "rules:\n"
+            // Every third round, the rules that log or record have no condition: the table's
+            // unconditional list answers instead of the index.
+            let unconditionalRound = round % 3 == 0
             for index in 0..<40 {
                 var conditions: [String] = []
                 if generator.next() % 3 != 0 { conditions.append("path: [\(randomPattern()), \(randomPattern())]") }
@@ -200,9 +221,15 @@ import Testing
                 if generator.next() % 5 == 0 { conditions.append("origin: \(pick(["upstream", "proxy"]))") }
                 if generator.next() % 5 == 0 { conditions.append("headers: { x-h: \(pick(["a", "{ present: false }", "{ regex: \"^b\" }"])) }") }
                 let action = pick(["respond: { status: 500 }", "log: x", "record: true", "respond: { status: 500 }\n    log: y"])
+                if unconditionalRound && action.hasPrefix("respond") {
+                    yaml += "  - name: r\(index)\n    when: { \(conditions.joined(separator: ", ")) }\n    respond: { status: 500 }\n"
+                    continue
+                }
+                if unconditionalRound { conditions = [] }
                 yaml += "  - name: r\(index)\n    when: { \(conditions.joined(separator: ", ")) }\n    \(action)\n"
             }
             let table = try table(yaml)
+            #expect((table.unconditionalCompletion != nil) == unconditionalRound, "round \(round)")
             for _ in 0..<200 {
                 let method = pick(["GET", "POST", "HEAD", "PURGE", "PUT"])
                 let path = "/" + (0..<Int(generator.next() % 5)).map { _ in pick(segments) }.joined(separator: "/")

@@ -256,8 +256,14 @@ extension ClientHandler {
         let status = exchange.status == 0 ? 499 : exchange.status
         exchange.status = status
         guard table.hasCompletionRules else { return }
-        withRequestView(exchange) { view in
-            table.completionRules(view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
+        if let every = table.unconditionalCompletion {
+            loop.completion.removeAll(keepingCapacity: true)
+            loop.completion.append(contentsOf: every)
+        } else {
+            withRequestView(exchange) { view in
+                table.completionRules(
+                    view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
+            }
         }
         guard !loop.completion.isEmpty else { return }
         // One set of figures for every rule that logs or records this exchange.

@@ -28,6 +28,10 @@ public final class RuleTable: Sendable {
     /// matches any): `mayReplaceResponse` answers from them alone.
     private let replacedStatuses: StatusBits
     private let replacesAnyStatus: Bool
+    /// When no rule that records or logs has a condition: those rules, in order. Each applies
+    /// to every exchange, so the relay takes the list as is, without a request view or the
+    /// index (the common "log every request" set).
+    public let unconditionalCompletion: [Int32]?
 
     public var rules: [Rule] { ruleSet.rules }
 
@@ -84,6 +88,7 @@ public final class RuleTable: Sendable {
         var regexes: [PathRegex] = []
         var replacedStatuses = StatusBits()
         var replacesAnyStatus = false
+        var unconditionalCompletion: [Int32]? = []
         checks.reserveCapacity(ruleSet.rules.count)
         for rule in ruleSet.rules {
             let conditions = rule.conditions
@@ -120,6 +125,11 @@ public final class RuleTable: Sendable {
             }
             let insertRespond = rule.respond != nil
             let insertCompletion = rule.record != nil || rule.log != nil
+            if insertCompletion {
+                let unconditional = conditions.methods == nil && conditions.paths == nil && conditions.headers.isEmpty
+                    && conditions.statuses == nil && conditions.origins == nil
+                unconditionalCompletion = unconditional ? unconditionalCompletion.map { $0 + [Int32(rule.index)] } : nil
+            }
             if insertRespond && rule.phase == .response {
                 if let statuses = conditions.statuses {
                     replacedStatuses.formUnion(statuses.bits)
@@ -146,6 +156,7 @@ public final class RuleTable: Sendable {
         self.regexes = regexes
         self.replacedStatuses = replacedStatuses
         self.replacesAnyStatus = replacesAnyStatus
+        self.unconditionalCompletion = unconditionalCompletion.flatMap { $0.isEmpty ? nil : $0 }
         requestIndex = requestBuilder.build()
         responseIndex = responseBuilder.build()
         completionIndex = completionBuilder.build()
@@ -203,6 +214,10 @@ public final class RuleTable: Sendable {
         _ request: RequestView, status: Int, origin: Origin, into rules: inout [Int32], scratch: inout MatchScratch
     ) {
         rules.removeAll(keepingCapacity: true)
+        if let unconditionalCompletion {
+            rules.append(contentsOf: unconditionalCompletion)
+            return
+        }
         guard !completionIndex.isEmpty else { return }
         let index = completionIndex
         let method = MethodSet.bucket(of: request.method)
