@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    /// The name run ends at the first byte that is not a letter, digit or "-": every byte
+    /// value at every position of a word and of the tail, from every start, against the
+    /// byte-by-byte definition (the range edges: "/" "0" "9" ":" "@" "A" "Z" "[" "`" "a" "z" "{",
+    /// "," "-" ".", and values whose high bit or 0x20 bit would fool a word-wise test).
+    @Test func nameRunEndsAtTheFirstOtherByte() {
+        func isNameByte(_ byte: UInt8) -> Bool {
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+        }
+        let filler = Array("Content-Type-X-Forwarded-9".utf8)
+        for position in 0..<filler.count {
+            for value in 0...255 {
+                var bytes = filler
+                bytes[position] = UInt8(value)
+                bytes.withUnsafeBytes { raw in
+                    for start in [0, 1, 5, position] where start <= position {
+                        let expected = bytes[start...].firstIndex { !isNameByte($0) } ?? bytes.count
+                        #expect(ByteScan.endOfNameRun(in: raw, from: start) == expected, "\(value) at \(position) from \(start)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Literals of every length around the word size, against each case and a one-byte change.
     @Test(arguments: ["te", "host", "upgrade", "trailer", "keep-alive", "content-length", "transfer-encoding"])
     func equalsIgnoringCaseWordByWord(_ name: String) {

@@ -54,6 +54,37 @@ enum ByteScan {
         return nil
     }
 
+    /// The index of the first byte at or after `start` that is not an ASCII letter, digit or
+    /// "-", or `bytes.count`: the run most field names are made of. The parser checks from
+    /// there byte by byte (other token characters, the colon).
+    @inline(__always)
+    static func endOfNameRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let count = bytes.count
+        while index + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Every byte below 0x80 once the high bits are off, so the sums below never carry
+            // into the next byte: each byte's test is exact.
+            let low = word & ~highBits
+            let folded = low | (ones &* 0x20)
+            let letters = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x7B))
+            let digits = (low &+ ones &* (0x80 - 0x30)) & ~(low &+ ones &* (0x80 - 0x3A))
+            let notDash = low ^ (ones &* 0x2D)
+            let dashes = ~((notDash &+ ones &* 0x7F) | notDash)
+            let outside = ~(letters | digits | dashes) | word
+            let flags = outside & highBits
+            if flags != 0 { return index + firstFlagged(flags) }
+            index += 8
+        }
+        while index < count {
+            let byte = bytes[index]
+            let folded = byte | 0x20
+            guard (folded >= 0x61 && folded <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D else { return index }
+            index += 1
+        }
+        return count
+    }
+
     /// The index of the first byte at or after `start` that is a control character (tab
     /// included) or DEL, or `bytes.count`: where a run of plain field-value bytes ends.
     @inline(__always)

@@ -387,6 +387,7 @@ public struct HeadParser {
             if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 throw .malformed("obsolete line folding")
             }
+            index = ByteScan.endOfNameRun(in: bytes, from: index)
             while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
             guard index < count else { throw Self.endsEarly }
             let nameEnd = index
