@@ -595,6 +595,7 @@ func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Boo
 
 /// Compares with a lower-case ASCII literal, eight bytes at a time where it is that long (the
 /// last word overlapping the one before).
+@inline(__always)
 func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
     let count = literal.utf8CodeUnitCount
     guard bytes.count == count else { return false }
