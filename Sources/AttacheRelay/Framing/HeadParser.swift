@@ -372,6 +372,7 @@ public struct HeadParser {
         connectionTokens.removeAll(keepingCapacity: true)
         var index = start
         let count = bytes.count
+        precondition(count <= Int(Int32.max), "a head's offsets are 32-bit")
         var contentLengthSeen = false
         var transferEncodingSeen = false
         // Looked up once per head: a call per field retained and released the table.
@@ -422,9 +423,11 @@ public struct HeadParser {
             guard head.fields.count < limits.maximumFields else {
                 throw .headerTooLarge("more than \(limits.maximumFields) header fields")
             }
+            // In order by construction (line start ≤ name end < value start ≤ value end ≤ line
+            // end) and within Int32 (checked once per head above): no per-field traps.
             var field = HTTPHead.Field(
-                name: Int32(lineStart)..<Int32(nameEnd), value: Int32(valueStart)..<Int32(valueEnd),
-                line: Int32(lineStart)..<Int32(index), flags: [], slot: -1)
+                name: Self.offsets(lineStart, nameEnd), value: Self.offsets(valueStart, valueEnd),
+                line: Self.offsets(lineStart, index), flags: [], slot: -1)
             let name = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<nameEnd])
             let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
             switch KnownField(name) {
@@ -471,6 +474,12 @@ public struct HeadParser {
         if !connectionTokens.isEmpty { markListedFields(bytes, &head) }
         head.hopByHopCount = head.fields.reduce(0) { $0 + ($1.flags.contains(.hopByHop) ? 1 : 0) }
         return index + 2
+    }
+
+    /// A range of head offsets known to be ordered and below 2³¹.
+    @inline(__always)
+    private static func offsets(_ lower: Int, _ upper: Int) -> Range<Int32> {
+        Range(uncheckedBounds: (Int32(truncatingIfNeeded: lower), Int32(truncatingIfNeeded: upper)))
     }
 
     /// The bytes ended inside the head (only the one-pass path meets this: it does not know
