@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 // Micro-benchmarks (ordo-one/benchmark), kept out of the main package so CI never builds them.
 // Run: swift package --package-path Benchmarks benchmark   (see docs/rules.md, "Speed")
+// Also nio-relay-floor, a bare SwiftNIO byte relay whose instructions per request bench/run counts
+// next to attache's (docs/performance.md).
 import PackageDescription
 
 let package = Package(
