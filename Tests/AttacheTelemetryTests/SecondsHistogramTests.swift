@@ -41,7 +41,7 @@ struct SecondsHistogramTests {
         let ours = RuleMetrics(rule: rule, metrics: metrics)
         for value in values {
             theirs.record(value)
-            ours.duration.record(value)
+            ours.durations.duration.record(value)
         }
         let expected = String(decoding: registry.emitToBuffer(), as: UTF8.self)
         let text = String(decoding: metrics.exposition(droppedLogLines: 0), as: UTF8.self)

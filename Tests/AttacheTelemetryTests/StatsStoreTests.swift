@@ -278,6 +278,27 @@ struct StatsStoreTests {
     }
 }
 
+/// Nothing the metrics of a `record` rule hold keeps the store or the metrics alive: both are
+/// freed once their owner lets go (the fuzz-relay target builds one per input and fails on any
+/// leak; a cycle through the duration histograms once made it fail).
+@Test func statsStoreAndMetricsAreFreedWithTheirOwner() throws {
+    weak var weakMetrics: TelemetryMetrics?
+    weak var weakStore: StatsStore?
+    try {
+        let metrics = TelemetryMetrics(version: "test")
+        let store = StatsStore(metrics: metrics)
+        var feed = try StatsStoreTests.feed(store)
+        feed.add("/a", milliseconds: 1, upstream: 0.5)
+        feed.recorder.flush()
+        #expect(String(decoding: metrics.exposition(droppedLogLines: 0), as: UTF8.self)
+            .contains(#"attache_request_duration_seconds_count{rule="profile"} 1"#))
+        weakMetrics = metrics
+        weakStore = store
+    }()
+    #expect(weakMetrics == nil)
+    #expect(weakStore == nil)
+}
+
 /// A seeded generator, so shuffles repeat.
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64

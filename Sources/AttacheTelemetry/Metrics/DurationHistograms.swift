@@ -17,16 +17,43 @@ final class DurationHistograms: @unchecked Sendable {
         name: "attache_upstream_duration_seconds",
         help: "Time from sending the request upstream to the upstream's response head, per `record` rule.")
 
-    private let lock = NIOLock()
-    /// In the order the rules were added; a rule's series leave with it.
-    private var rules: [RuleMetrics] = []
+    /// One rule's two series and its label. Held here and by the rule's `RuleMetrics`, and
+    /// refers to neither: `RuleMetrics` refers to the `TelemetryMetrics` that holds this set, so
+    /// keeping `RuleMetrics` here would make a cycle that never frees either.
+    final class Series {
+        /// `rule="NAME"`, escaped as the text format wants label values.
+        let labels: [UInt8]
+        let duration = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
+        let upstream = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
 
-    func add(_ metrics: RuleMetrics) {
-        lock.withLock { rules.append(metrics) }
+        init(rule: String) {
+            var labels = Array(#"rule=""#.utf8)
+            for byte in rule.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): labels.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\""): labels.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\n"): labels.append(contentsOf: #"\n"#.utf8)
+                default: labels.append(byte)
+                }
+            }
+            labels.append(UInt8(ascii: "\""))
+            self.labels = labels
+        }
     }
 
-    func remove(_ metrics: RuleMetrics) {
-        lock.withLock { rules.removeAll { $0 === metrics } }
+    private let lock = NIOLock()
+    /// In the order the rules were added; a rule's series leave with it.
+    private var series: [Series] = []
+
+    /// New series for a rule, emitted from now on.
+    func add(rule: String) -> Series {
+        let added = Series(rule: rule)
+        lock.withLock { series.append(added) }
+        return added
+    }
+
+    func remove(_ removed: Series) {
+        lock.withLock { series.removeAll { $0 === removed } }
     }
 
     /// Runs `body` holding the lock: record into any rule's histograms inside it.
@@ -37,11 +64,11 @@ final class DurationHistograms: @unchecked Sendable {
     /// Both families, each with its HELP and TYPE lines once; nothing while no rule records.
     func emit(into buffer: inout [UInt8]) {
         lock.withLock {
-            guard !rules.isEmpty else { return }
-            for (family, histogram) in [(Self.request, \RuleMetrics.duration), (Self.upstream, \RuleMetrics.upstream)] {
+            guard !series.isEmpty else { return }
+            for (family, histogram) in [(Self.request, \Series.duration), (Self.upstream, \Series.upstream)] {
                 buffer.append(contentsOf: "# HELP \(family.name) \(family.help)\n".utf8)
                 buffer.append(contentsOf: "# TYPE \(family.name) histogram\n".utf8)
-                for rule in rules {
+                for rule in series {
                     rule[keyPath: histogram].emit(name: family.name, labels: rule.labels, into: &buffer)
                 }
             }

@@ -94,7 +94,7 @@ public final class TelemetryMetrics: Sendable {
 
     func unregister(_ metrics: RuleMetrics) {
         for counter in metrics.counters { registry.unregisterCounter(counter) }
-        durationHistograms.remove(metrics)
+        durationHistograms.remove(metrics.durations)
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -123,26 +123,13 @@ final class RuleMetrics {
     /// dictionary lookup hashed the status for every recorded exchange.
     private var countersByStatus = [Counter?](repeating: nil, count: 1000)
     private var otherCounters: [Int16: Counter] = [:]
-    let duration = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
-    let upstream = SecondsHistogram(bounds: TelemetryMetrics.durationBuckets)
-    /// `rule="NAME"`, escaped as the text format wants label values.
-    let labels: [UInt8]
+    /// The rule's duration histograms (in `owner.durationHistograms`, which `/metrics` writes).
+    let durations: DurationHistograms.Series
 
     init(rule: String, metrics: TelemetryMetrics) {
         self.rule = rule
         owner = metrics
-        var labels = Array(#"rule=""#.utf8)
-        for byte in rule.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): labels.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\""): labels.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\n"): labels.append(contentsOf: #"\n"#.utf8)
-            default: labels.append(byte)
-            }
-        }
-        labels.append(UInt8(ascii: "\""))
-        self.labels = labels
-        metrics.durationHistograms.add(self)
+        durations = metrics.durationHistograms.add(rule: rule)
     }
 
     func counter(status: Int16) -> Counter {

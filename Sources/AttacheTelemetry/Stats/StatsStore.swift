@@ -146,8 +146,8 @@ final class RuleStats {
         guard let metrics else { return }
         metrics.counter(status: event.status).increment()
         // Under the histograms' lock: `StatsStore.apply` holds it for the whole batch.
-        metrics.duration.record(Double(event.durationNanoseconds) / 1e9)
-        if event.upstreamNanoseconds >= 0 { metrics.upstream.record(Double(event.upstreamNanoseconds) / 1e9) }
+        metrics.durations.duration.record(Double(event.durationNanoseconds) / 1e9)
+        if event.upstreamNanoseconds >= 0 { metrics.durations.upstream.record(Double(event.upstreamNanoseconds) / 1e9) }
     }
 
     func snapshot() -> RuleStatsSnapshot {
