@@ -15,12 +15,20 @@ public final class Template: Sendable {
         case literal([UInt8])
     }
 
-    struct Expression: Sendable {
-        var source: ValueSource
-        var filters: [TemplateFilter]
+    /// A class: rendering reads each expression of a template per exchange, and copying the
+    /// struct out of its segment retained and released its source and filters every time.
+    final class Expression: Sendable {
+        let source: ValueSource
+        let filters: [TemplateFilter]
         /// Scalar offset of the expression in the template text (for diagnostics).
-        var offset: Int
+        let offset: Int
         var escapesExplicitly: Bool { filters.contains { $0.choosesEscaping } }
+
+        init(source: ValueSource, filters: [TemplateFilter], offset: Int) {
+            self.source = source
+            self.filters = filters
+            self.offset = offset
+        }
     }
 
     /// The template as written.
