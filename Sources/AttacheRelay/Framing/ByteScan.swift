@@ -38,20 +38,9 @@ enum ByteScan {
     /// The index of the first `byte` at or after `start`, or `nil`.
     @inline(__always)
     static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        var index = start
-        let count = bytes.count
         let pattern = ones &* UInt64(byte)
-        while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let flags = zeroBytes(word ^ pattern)
-            if flags != 0 { return index + firstFlagged(flags) }
-            index += 8
-        }
-        while index < count {
-            if bytes[index] == byte { return index }
-            index += 1
-        }
-        return nil
+        let index = firstStop(in: bytes, from: start, words: { zeroBytes($0 ^ pattern) }, bytes: { $0 == byte })
+        return index < bytes.count ? index : nil
     }
 
     /// The index of the first byte at or after `start` that is not an ASCII letter, digit or
@@ -59,47 +48,51 @@ enum ByteScan {
     /// there byte by byte (other token characters, the colon).
     @inline(__always)
     static func endOfNameRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        var index = start
-        let count = bytes.count
-        while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            // Every byte below 0x80 once the high bits are off, so the sums below never carry
-            // into the next byte: each byte's test is exact.
-            let low = word & ~highBits
-            let folded = low | (ones &* 0x20)
-            let letters = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x7B))
-            let digits = (low &+ ones &* (0x80 - 0x30)) & ~(low &+ ones &* (0x80 - 0x3A))
-            let notDash = low ^ (ones &* 0x2D)
-            let dashes = ~((notDash &+ ones &* 0x7F) | notDash)
-            let outside = ~(letters | digits | dashes) | word
-            let flags = outside & highBits
-            if flags != 0 { return index + firstFlagged(flags) }
-            index += 8
-        }
-        while index < count {
-            let byte = bytes[index]
-            let folded = byte | 0x20
-            guard (folded >= 0x61 && folded <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D else { return index }
-            index += 1
-        }
-        return count
+        firstStop(
+            in: bytes, from: start,
+            words: { word in
+                // Every byte below 0x80 once the high bits are off, so the sums below never
+                // carry into the next byte: each byte's test is exact.
+                let low = word & ~highBits
+                let folded = low | (ones &* 0x20)
+                let letters = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x7B))
+                let digits = (low &+ ones &* (0x80 - 0x30)) & ~(low &+ ones &* (0x80 - 0x3A))
+                let notDash = low ^ (ones &* 0x2D)
+                let dashes = ~((notDash &+ ones &* 0x7F) | notDash)
+                return (~(letters | digits | dashes) | word) & highBits
+            },
+            bytes: { byte in
+                let folded = byte | 0x20
+                return !((folded >= 0x61 && folded <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D)
+            })
     }
 
     /// The index of the first byte at or after `start` that is a control character (tab
     /// included) or DEL, or `bytes.count`: where a run of plain field-value bytes ends.
     @inline(__always)
     static func endOfPlainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        firstStop(
+            in: bytes, from: start,
+            words: { self.bytes(in: $0, below: 0x20) | zeroBytes($0 ^ (ones &* 0x7F)) },
+            bytes: { $0 < 0x20 || $0 == 0x7F })
+    }
+
+    /// The scan every search above is: whole words while eight bytes remain, `words` giving the
+    /// high bit of each byte to stop at (the lowest flag must be the first such byte), then the
+    /// tail byte by byte with `bytes`. The index of the first stop, or `bytes.count`.
+    @inline(__always)
+    private static func firstStop(
+        in buffer: UnsafeRawBufferPointer, from start: Int, words: (UInt64) -> UInt64, bytes stops: (UInt8) -> Bool
+    ) -> Int {
         var index = start
-        let count = bytes.count
+        let count = buffer.count
         while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let flags = self.bytes(in: word, below: 0x20) | zeroBytes(word ^ (ones &* 0x7F))
+            let flags = words(buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             if flags != 0 { return index + firstFlagged(flags) }
             index += 8
         }
         while index < count {
-            let byte = bytes[index]
-            if byte < 0x20 || byte == 0x7F { return index }
+            if stops(buffer[index]) { return index }
             index += 1
         }
         return count

@@ -88,7 +88,8 @@ public final class RuleTable: Sendable {
         var regexes: [PathRegex] = []
         var replacedStatuses = StatusBits()
         var replacesAnyStatus = false
-        var unconditionalCompletion: [Int32]? = []
+        var completionRuleIndices: [Int32] = []
+        var everyCompletionRuleUnconditional = true
         checks.reserveCapacity(ruleSet.rules.count)
         for rule in ruleSet.rules {
             let conditions = rule.conditions
@@ -126,9 +127,10 @@ public final class RuleTable: Sendable {
             let insertRespond = rule.respond != nil
             let insertCompletion = rule.record != nil || rule.log != nil
             if insertCompletion {
-                let unconditional = conditions.methods == nil && conditions.paths == nil && conditions.headers.isEmpty
-                    && conditions.statuses == nil && conditions.origins == nil
-                unconditionalCompletion = unconditional ? unconditionalCompletion.map { $0 + [Int32(rule.index)] } : nil
+                completionRuleIndices.append(Int32(rule.index))
+                everyCompletionRuleUnconditional = everyCompletionRuleUnconditional && conditions.methods == nil
+                    && conditions.paths == nil && conditions.headers.isEmpty && conditions.statuses == nil
+                    && conditions.origins == nil
             }
             if insertRespond && rule.phase == .response {
                 if let statuses = conditions.statuses {
@@ -156,7 +158,7 @@ public final class RuleTable: Sendable {
         self.regexes = regexes
         self.replacedStatuses = replacedStatuses
         self.replacesAnyStatus = replacesAnyStatus
-        self.unconditionalCompletion = unconditionalCompletion.flatMap { $0.isEmpty ? nil : $0 }
+        unconditionalCompletion = everyCompletionRuleUnconditional && !completionRuleIndices.isEmpty ? completionRuleIndices : nil
         requestIndex = requestBuilder.build()
         responseIndex = responseBuilder.build()
         completionIndex = completionBuilder.build()

@@ -12,7 +12,8 @@ final class SecondsHistogram {
     /// Per bucket, not cumulative; the last entry counts values above every bound.
     private(set) var counts: [Int]
     private(set) var sum: Double = 0
-    private(set) var count = 0
+    /// Every value recorded (read per scrape, so summed then rather than kept per value).
+    var count: Int { counts.reduce(0, +) }
 
     init(bounds: [Double]) {
         self.bounds = bounds
@@ -24,12 +25,12 @@ final class SecondsHistogram {
         while index < bounds.count && bounds[index] < seconds { index += 1 }
         counts[index] += 1
         sum += seconds
-        count += 1
     }
 
     /// The `_bucket`, `_sum` and `_count` lines, in the text format swift-prometheus writes for
     /// its own histograms (cumulative buckets, `+Inf` last). `labels` is the rendered label list.
     func emit(name: String, labels: [UInt8], into buffer: inout [UInt8]) {
+        let count = self.count
         var cumulative = 0
         for (index, bound) in bounds.enumerated() {
             cumulative += counts[index]
