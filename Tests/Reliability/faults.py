@@ -187,3 +187,48 @@ def backpressure(ledger, attache, upstream):
         time.sleep(0.1)
     response, _ = request(port, "/ok/5")
     ledger.check("slow reader gone: attache answers the next request", response is not None and response.status == 200)
+    upload_backpressure(ledger, attache)
+
+
+def upload_backpressure(ledger, attache):
+    """The other direction: a client uploading 100 MiB as fast as it can to an upstream that
+    reads nothing for 3 s. attache must stop reading from the client instead of buffering the
+    upload, then pass all of it on, byte for byte, once the upstream reads again."""
+    total = 100 * 1024 * 1024
+    chunk = body_pattern(65536, seed=9)
+    expected = hashlib.sha256()
+    for _ in range(total // len(chunk)):
+        expected.update(chunk)
+    baseline = attache.rss_kib()
+    peak = baseline
+    sock = connect(attache.port, timeout=30)
+    sock.sendall(b"POST /stall/3000 HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n" % total)
+    sock.setblocking(False)
+    sent = 0
+    started = time.time()
+    while time.time() - started < 2.5 and sent < total:
+        try:
+            sent += sock.send(chunk[sent % len(chunk):])
+        except BlockingIOError:
+            peak = max(peak, attache.rss_kib())
+            time.sleep(0.01)
+    held = sent
+    peak = max(peak, attache.rss_kib())
+    sock.settimeout(30)
+    offset = sent % len(chunk)
+    if offset:
+        sock.sendall(chunk[offset:])
+        sent += len(chunk) - offset
+    while sent < total:
+        sock.sendall(chunk)
+        sent += len(chunk)
+    response = read_response(sock, timeout=30)
+    sock.close()
+    growth = (peak - baseline) / 1024
+    ledger.check("slow upstream reader: a 100 MiB upload is held back while the upstream reads nothing "
+                 "(under 24 MiB accepted in 2.5 s, attache's RSS grows under 10 MiB)",
+                 held < 24 * 1024 * 1024 and growth < 10,
+                 f"client got {held / 1048576:.1f} MiB out, RSS baseline {baseline / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB")
+    ledger.check("slow upstream reader: the whole upload then reaches the upstream intact (200, its sha256)",
+                 response is not None and response.status == 200 and response.body == expected.hexdigest().encode(),
+                 f"status {response and response.status}, body {response and response.body[:64]}")

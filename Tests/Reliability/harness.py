@@ -89,6 +89,8 @@ class FaultUpstream:
       /flaky/N         200 with N bytes; then closes the connection half the time, silently
       /big/N           200 with N MiB, counting what the socket accepted
       /echo            200 with the sha256 of the request body
+      /stall/MS        reads nothing of the body for MS milliseconds, then all of it (hashing
+                       as it goes, never holding it), and answers 200 with its sha256
       /hold            never answers; notes when attache closes the connection
     """
 
@@ -139,6 +141,11 @@ class FaultUpstream:
                     name, _, value = line.partition(":")
                     fields[name.strip().lower()] = value.strip()
                 length = int(fields.get("content-length", "0"))
+                if path.startswith("/stall/"):
+                    buffer = self._stalled_upload(conn, int(path.split("/")[2]), length, buffer)
+                    if buffer is None:
+                        return
+                    continue
                 while len(buffer) < length:
                     data = conn.recv(65536)
                     if not data:
@@ -159,6 +166,25 @@ class FaultUpstream:
                 conn.close()
             except OSError:
                 pass
+
+    def _stalled_upload(self, conn, milliseconds, length, buffer):
+        """Leaves the body in the socket for a while, then hashes it as it arrives; returns what
+        follows it, or None if the connection ended first."""
+        time.sleep(milliseconds / 1000)
+        digest = hashlib.sha256()
+        taken = min(len(buffer), length)
+        digest.update(buffer[:taken])
+        rest, remaining = buffer[taken:], length - taken
+        while remaining > 0:
+            data = conn.recv(min(remaining, 1 << 20))
+            if not data:
+                return None
+            digest.update(data)
+            remaining -= len(data)
+        with self.lock:
+            self.requests += 1
+        conn.sendall(self._ok(digest.hexdigest().encode()))
+        return rest
 
     @staticmethod
     def _ok(body, extra=b""):

@@ -6,11 +6,11 @@ import NIOCore
 /// on a new request head, answer it or forward it to an upstream connection from the loop's
 /// pool, relay the response, log the finished exchange, tunnel after an upgrade.
 ///
-/// Reads are left on (auto-read) and only held back while the other side cannot take more,
-/// so a steady stream of requests does not toggle read interest.
-final class ClientHandler: ChannelDuplexHandler {
+/// Reads are left on (auto-read) and only turned off while the other side cannot take more,
+/// so a steady stream of requests does not toggle read interest. Inbound only: an outbound
+/// handler sits in the path of every read NIO asks for, one more pipeline hop per read.
+final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let loop: LoopState
@@ -27,7 +27,6 @@ final class ClientHandler: ChannelDuplexHandler {
     /// `machine.exchangesStarted` when the timer was set.
     var timerExchanges = 0
     var readPaused = false
-    var readPending = false
     var needsFlush = false
     /// The channel's allocator and writability, kept here: asking the channel for them on every
     /// response cost a retain and a release of it each time. `isWritable` follows
@@ -102,14 +101,6 @@ final class ClientHandler: ChannelDuplexHandler {
             self.exchange = nil
         }
         context.fireChannelInactive()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if readPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -236,16 +227,15 @@ final class ClientHandler: ChannelDuplexHandler {
     // MARK: Reads, writes and closing
 
     func pauseReads() {
+        guard !readPaused else { return }
         readPaused = true
+        context.channel.setAutoRead(false)
     }
 
     func resumeReads() {
         guard readPaused else { return }
         readPaused = false
-        if readPending {
-            readPending = false
-            context.read()
-        }
+        context.channel.setAutoRead(true)
     }
 
     func write(_ bytes: ByteBuffer) {

@@ -4,9 +4,8 @@ import NIOCore
 /// the requests the client side gives it, feeds the machine what the upstream sends, and carries
 /// out the machine's actions (report to the exchange, return to the pool, close); between
 /// exchanges it waits in its loop's `UpstreamPool`.
-final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var machine: UpstreamConnectionStateMachine
@@ -18,8 +17,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     unowned let pool: UpstreamPool
     /// The response timeout, restarted by each read (made when the channel is added).
     private var timer: DeadlineTimer?
+    /// Reads are paused by turning auto-read off (see `ClientHandler`).
     private var readPaused = false
-    private var readPending = false
 
     init(pool: UpstreamPool, limits: HeadLimits) {
         self.pool = pool
@@ -84,16 +83,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func pauseReads() {
+        guard !readPaused, let context else { return }
         readPaused = true
+        context.channel.setAutoRead(false)
     }
 
     func resumeReads() {
         guard readPaused else { return }
         readPaused = false
-        if readPending {
-            readPending = false
-            context?.read()
-        }
+        context?.channel.setAutoRead(true)
     }
 
     // MARK: Channel events
@@ -113,14 +111,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         delegate = nil
         timer?.cancel()
         timer = nil
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if readPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
