@@ -173,9 +173,12 @@ extension ClientHandler {
         exchange.upstream = upstream
         upstream.begin(delegate: self, requestWasHead: exchange.isHeadRequest)
         var head = loop.headBuffer(capacity: exchange.head.length + 128, allocator: allocator)
-        HeadWriter.forwardedRequest(
-            exchange.head, bytes: exchange.headBytes, clientAddress: clientAddress,
-            defaultHost: loop.upstreamAuthority, upgrade: exchange.upgradeRequested, into: &head)
+        let upgrade = exchange.upgradeRequested
+        exchange.withHead { request, bytes in
+            HeadWriter.forwardedRequest(
+                request, bytes: bytes, clientAddress: clientAddress, defaultHost: loop.upstreamAuthority,
+                upgrade: upgrade, into: &head)
+        }
         upstream.write(head)
         loop.keepHeadBuffer(head)
         if let pending = exchange.pendingBody {

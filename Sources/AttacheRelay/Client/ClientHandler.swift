@@ -345,7 +345,7 @@ final class ClientHandler: ChannelInboundHandler {
             return
         }
         let delay = kind == .idle ? loop.configuration.idleTimeout : loop.configuration.headTimeout
-        timer?.set(context.eventLoop.now + delay)
+        timer?.set(after: delay)
     }
 
     private func timerExpired() {

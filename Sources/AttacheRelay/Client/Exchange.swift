@@ -74,6 +74,13 @@ final class Exchange {
         firstResponseByte = nil
     }
 
+    /// Lends the head and its bytes in place. Reading them as properties copies them for the
+    /// call (a retain and release of the field array and of the bytes' storage); an `inout`
+    /// access is exclusive, so the callee reads the stored values themselves.
+    func withHead<Result>(_ body: (inout HTTPHead, inout ByteBuffer) -> Result) -> Result {
+        body(&head, &headBytes)
+    }
+
     /// Moves the head out (its field storage serves the next parse) once the exchange is done.
     func takeHead() -> HTTPHead {
         var taken = HTTPHead()

@@ -29,6 +29,11 @@ final class DeadlineTimer {
         arm(newDeadline)
     }
 
+    /// Sets the deadline `delay` from now, by the loop's clock (which tests advance by hand).
+    func set(after delay: TimeAmount) {
+        set(eventLoop.now + delay)
+    }
+
     /// Clears the deadline and drops the pending task (the connection is closing).
     func cancel() {
         deadline = nil

@@ -17,16 +17,22 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     unowned let pool: UpstreamPool
     /// The response timeout, restarted by each read (made when the channel is added).
     private var timer: DeadlineTimer?
+    /// Kept here: reading it through the unowned pool retained and released the pool each time.
+    private let responseTimeout: TimeAmount
     /// Reads are paused by turning auto-read off (see `ClientHandler`).
     private var readPaused = false
 
     init(pool: UpstreamPool, limits: HeadLimits) {
         self.pool = pool
+        self.responseTimeout = pool.configuration.responseTimeout
         self.machine = UpstreamConnectionStateMachine(limits: limits)
     }
 
-    var isActive: Bool { context?.channel.isActive ?? false }
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Between `channelActive` and `channelInactive`, kept here: the pool asks twice per
+    /// exchange, and asking the channel retained it and copied its lifecycle state each time.
+    private(set) var isActive = false
+    /// Follows `channelWritabilityChanged`, as in `ClientHandler`.
+    private(set) var isWritable = true
     var exchanges: Int { machine.exchanges }
 
     // MARK: Driven by the client side
@@ -100,6 +106,12 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.context = context
         // Unowned, not weak (see `delegate`): the timer is cancelled when the handler is removed.
         timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timedOut() }
+        isActive = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
     }
 
     private func timedOut() {
@@ -108,6 +120,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        isActive = false
         delegate = nil
         timer?.cancel()
         timer = nil
@@ -123,7 +136,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        delegate?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -133,6 +147,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
         timer?.cancel()
         perform(machine.inputClosed())
         machine.closed()
@@ -155,8 +170,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         updateTimer()
     }
 
-    private func perform(_ action: UpstreamConnectionStateMachine.Action) {
-        switch action {
+    private func perform(_ action: consuming UpstreamConnectionStateMachine.Action) {
+        // Consumed: the head and bytes move on to the client side instead of being copied.
+        switch consume action {
         case .wait:
             break
         case .interimResponse(let head, let bytes):
@@ -165,16 +181,11 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             delegate?.upstreamResponse(head, bytes: bytes, framing: framing)
         case .body(let bytes):
             delegate?.upstreamBody(bytes)
-        case .responseEnded(let reusable), .discarded(let reusable):
-            let delegate = self.delegate
-            self.delegate = nil
-            timer?.set(nil)
-            if reusable {
-                pool.release(self)
-            } else {
-                context?.close(promise: nil)
-            }
-            if case .responseEnded = action { delegate?.upstreamResponseEnd() }
+        case .responseEnded(let reusable):
+            let delegate = endExchange(reusable: reusable)
+            delegate?.upstreamResponseEnd()
+        case .discarded(let reusable):
+            endExchange(reusable: reusable)
         case .fail(let failure):
             let delegate = self.delegate
             self.delegate = nil
@@ -190,13 +201,27 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Leaves the exchange: back to the pool, or closed. Returns the delegate it served.
+    @discardableResult
+    private func endExchange(reusable: Bool) -> UpstreamDelegate? {
+        let delegate = self.delegate
+        self.delegate = nil
+        timer?.set(nil)
+        if reusable {
+            pool.release(self)
+        } else {
+            context?.close(promise: nil)
+        }
+        return delegate
+    }
+
     /// (Re)starts the response timeout while the machine wants one, so it measures the time
     /// since the last progress.
     private func updateTimer() {
-        guard machine.wantsTimer, let context else {
+        guard machine.wantsTimer, context != nil else {
             timer?.set(nil)
             return
         }
-        timer?.set(context.eventLoop.now + pool.configuration.responseTimeout)
+        timer?.set(after: responseTimeout)
     }
 }
