@@ -5,10 +5,12 @@ import Testing
 
 /// The client side's state machine with plain byte buffers: no channel, no sockets, no rules.
 @Suite struct ClientConnectionStateMachineTests {
-    static func describe(_ action: ClientConnectionStateMachine.Action) -> String {
+    /// `head`: what the machine hands over for a `startExchange` (`takeRequestHead`).
+    static func describe(_ action: ClientConnectionStateMachine.Action, head: HTTPHead? = nil) -> String {
         switch action {
         case .wait: return "wait"
-        case .startExchange(let head, let bytes):
+        case .startExchange(let bytes):
+            guard let head else { return "start (head not taken)" }
             let target = bytes.getString(at: bytes.readerIndex + Int(head.target.lowerBound), length: head.target.count)!
             return "start \(target)"
         case .requestBody(var bytes): return "body \(bytes.readString(length: bytes.readableBytes)!)"
@@ -30,7 +32,8 @@ import Testing
             while true {
                 let action = machine.nextAction(table: nil)
                 if case .wait = action { break }
-                actions.append(ClientConnectionStateMachineTests.describe(action))
+                let head: HTTPHead? = if case .startExchange = action { machine.takeRequestHead() } else { nil }
+                actions.append(ClientConnectionStateMachineTests.describe(action, head: head))
             }
             return actions
         }

@@ -6,11 +6,12 @@ import Testing
 /// The upstream side's state machine with plain byte buffers: no channel, no sockets.
 @Suite struct UpstreamConnectionStateMachineTests {
     /// A readable summary of an action, for exact comparisons.
-    static func describe(_ action: UpstreamConnectionStateMachine.Action) -> String {
+    /// `head`: the machine's parsed head, which `interimResponse` and `response` announce.
+    static func describe(_ action: UpstreamConnectionStateMachine.Action, head: HTTPHead = HTTPHead()) -> String {
         switch action {
         case .wait: return "wait"
-        case .interimResponse(let head, _): return "interim \(head.status)"
-        case .response(let head, _, let framing): return "response \(head.status) \(framing)"
+        case .interimResponse: return "interim \(head.status)"
+        case .response(_, let framing): return "response \(head.status) \(framing)"
         case .body(var bytes): return "body \(bytes.readString(length: bytes.readableBytes)!)"
         case .responseEnded(let reusable): return "end reusable=\(reusable)"
         case .discarded(let reusable): return "discarded reusable=\(reusable)"
@@ -32,7 +33,7 @@ import Testing
                 while true {
                     let action = machine.nextAction()
                     if case .wait = action { break }
-                    actions.append(UpstreamConnectionStateMachineTests.describe(action))
+                    actions.append(UpstreamConnectionStateMachineTests.describe(action, head: machine.head))
                 }
             }
             return actions

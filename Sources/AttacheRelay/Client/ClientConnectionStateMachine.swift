@@ -28,8 +28,10 @@ struct ClientConnectionStateMachine {
 
     enum Action {
         case wait
-        /// A complete request head: evaluate the rules, then answer or forward it.
-        case startExchange(HTTPHead, ByteBuffer)
+        /// A complete request head, as bytes; `takeRequestHead` hands over what was parsed from
+        /// them. Evaluate the rules, then answer or forward it. (The parsed head stays out of
+        /// the action: an action that carries it is copied with `memcpy` at every step.)
+        case startExchange(ByteBuffer)
         /// Request body bytes for the upstream.
         case requestBody(ByteBuffer)
         /// The request body ended.
@@ -103,8 +105,9 @@ struct ClientConnectionStateMachine {
     var responseComplete: Bool { exchange?.responseComplete ?? false }
     var requestComplete: Bool { exchange?.requestComplete ?? true }
     private var hadExchange: Bool { exchangesStarted > 0 }
-    /// A head whose field storage the next parse reuses.
-    private var spareHead = HTTPHead()
+    /// The head being parsed, or the one `startExchange` announced until it is taken; its
+    /// field storage serves the next parse once recycled.
+    private var head = HTTPHead()
     /// Exchanges begun on this connection: a timer of the same kind restarts when it changes.
     private(set) var exchangesStarted = 0
 
@@ -334,12 +337,9 @@ struct ClientConnectionStateMachine {
         }
         // The field list of an earlier head is reused (see `recycle`): a warm connection parses
         // without allocating.
-        var head = HTTPHead()
-        swap(&head, &spareHead)
         let outcome = buffer.withUnsafeReadableBytes { parser.parseRequest($0, into: &head, table: table) }
         switch outcome {
         case .incomplete:
-            swap(&head, &spareHead)
             return .wait
         case .invalid(let error):
             keepAlive = false
@@ -357,14 +357,21 @@ struct ClientConnectionStateMachine {
             exchangesStarted &+= 1
             if !head.keepsAlive || draining { keepAlive = false }
             state = .exchange
-            return .startExchange(consume head, headBytes)
+            return .startExchange(headBytes)
         }
+    }
+
+    /// The head `startExchange` announced, moved out of the machine.
+    mutating func takeRequestHead() -> HTTPHead {
+        var taken = HTTPHead()
+        swap(&taken, &head)
+        return taken
     }
 
     /// Takes back the head of a finished exchange, so its field storage serves the next request
     /// (once the exchange holding it is gone, the storage is unique again and reused in place).
     mutating func recycle(_ head: HTTPHead) {
-        spareHead = head
+        self.head = head
     }
 
     private mutating func finishExchange() -> Action {

@@ -161,8 +161,8 @@ final class ClientHandler: ChannelInboundHandler {
         switch consume action {
         case .wait:
             break
-        case .startExchange(let head, let bytes):
-            startExchange(head: head, headBytes: bytes)
+        case .startExchange(let bytes):
+            startExchange(head: machine.takeRequestHead(), headBytes: bytes)
         case .requestBody(let body):
             forwardBody(body)
         case .requestEnded:

@@ -20,8 +20,12 @@ struct UpstreamConnectionStateMachine {
     enum Action {
         /// Nothing more to do until the next event.
         case wait
-        case interimResponse(HTTPHead, ByteBuffer)
-        case response(HTTPHead, ByteBuffer, BodyFraming)
+        /// A 1xx head, as bytes; what was parsed from them is `head`.
+        case interimResponse(ByteBuffer)
+        /// The response head, as bytes; what was parsed from them is `head` (until the next
+        /// call). Kept out of the action: an action that carries it is copied with `memcpy` at
+        /// every step.
+        case response(ByteBuffer, BodyFraming)
         case body(ByteBuffer)
         /// The response ended; reuse the connection if `reusable`, else close it.
         case responseEnded(reusable: Bool)
@@ -42,7 +46,8 @@ struct UpstreamConnectionStateMachine {
     private(set) var state = State.idle
     private var buffer: ByteBuffer?
     private var parser: HeadParser
-    private var head = HTTPHead()
+    /// The response head being parsed, or the last one parsed.
+    private(set) var head = HTTPHead()
     private var requestWasHead = false
     private var requestSent = false
     private var keepAlive = true
@@ -233,12 +238,12 @@ struct UpstreamConnectionStateMachine {
             parser.reset()
             if buffer!.readableBytes == 0 { buffer = nil }
             if head.status < 200 && head.status != 101 {
-                return .interimResponse(head, headBytes)
+                return .interimResponse(headBytes)
             }
             keepAlive = head.keepsAlive && head.status != 101
             let framing = BodyFraming.response(head, requestWasHead: requestWasHead)
             state = head.status == 101 ? .tunnel : .body(BodyFramer(framing))
-            return .response(head, headBytes, framing)
+            return .response(headBytes, framing)
         }
     }
 

@@ -175,10 +175,10 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch consume action {
         case .wait:
             break
-        case .interimResponse(let head, let bytes):
-            delegate?.upstreamInterimResponse(head, bytes: bytes)
-        case .response(let head, let bytes, let framing):
-            delegate?.upstreamResponse(head, bytes: bytes, framing: framing)
+        case .interimResponse(let bytes):
+            delegate?.upstreamInterimResponse(machine.head, bytes: bytes)
+        case .response(let bytes, let framing):
+            delegate?.upstreamResponse(machine.head, bytes: bytes, framing: framing)
         case .body(let bytes):
             delegate?.upstreamBody(bytes)
         case .responseEnded(let reusable):
