@@ -47,6 +47,29 @@ import Testing
         #expect(head.fields.first { $0.flags.contains(.forwardedFor) }.map { text(bytes, $0.value) } == "1.2.3.4")
     }
 
+    /// The whole-value shortcut for `close` and `keep-alive` and the token loop agree: case
+    /// does not matter, lists work, and a longer token is a field name, not the option.
+    @Test(arguments: [
+        ("close", true, false, false, ["Connection"]),
+        ("CLOSE", true, false, false, ["Connection"]),
+        ("Keep-Alive", false, true, false, ["Connection"]),
+        ("keep-alive, close", true, true, false, ["Connection"]),
+        ("close ,keep-alive", true, true, false, ["Connection"]),
+        ("Upgrade", false, false, true, ["Connection"]),
+        ("closed", false, false, false, ["Connection", "Closed"]),
+        ("keep-alives", false, false, false, ["Connection", "Keep-Alives"]),
+        ("clos", false, false, false, ["Connection"]),
+    ])
+    func connectionOptions(value: String, close: Bool, keepAlive: Bool, upgrade: Bool, hopByHop: [String]) throws {
+        let (head, bytes) = try #require(
+            request("GET / HTTP/1.1\r\nHost: a\r\nConnection: \(value)\r\nClosed: 1\r\nKeep-Alives: 2\r\n\r\n")
+        ).get()
+        #expect(head.connectionClose == close)
+        #expect(head.connectionKeepAlive == keepAlive)
+        #expect(head.connectionUpgrade == upgrade)
+        #expect(head.fields.filter { $0.flags.contains(.hopByHop) }.map { text(bytes, $0.name) } == hopByHop)
+    }
+
     @Test func connectionCannotStripFramingFields() throws {
         let (head, _) = try #require(
             request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: content-length, host\r\n\r\n")

@@ -510,6 +510,16 @@ public struct HeadParser {
     private mutating func readConnection(
         _ value: UnsafeRawBufferPointer, offset: Int, into head: inout HTTPHead
     ) throws(HeadError) {
+        // The usual values, whole (the value comes without surrounding whitespace): one
+        // comparison instead of the token loop.
+        if equalsIgnoringCase(value, "keep-alive") {
+            head.connectionKeepAlive = true
+            return
+        }
+        if equalsIgnoringCase(value, "close") {
+            head.connectionClose = true
+            return
+        }
         var index = 0
         while index < value.count {
             while index < value.count, value[index] == UInt8(ascii: " ") || value[index] == UInt8(ascii: "\t")
