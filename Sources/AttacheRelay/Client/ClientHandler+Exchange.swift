@@ -179,14 +179,16 @@ extension ClientHandler {
                 request, bytes: bytes, clientAddress: clientAddress, defaultHost: loop.upstreamAuthority,
                 upgrade: upgrade, into: &head)
         }
-        upstream.write(head)
-        loop.keepHeadBuffer(head)
+        if exchange.requestEnded { upstream.requestComplete() }
         if let pending = exchange.pendingBody {
             exchange.pendingBody = nil
+            upstream.write(head)
             upstream.write(pending)
+            upstream.flush()
+        } else {
+            upstream.writeAndFlush(head)
         }
-        if exchange.requestEnded { upstream.requestComplete() }
-        upstream.flush()
+        loop.keepHeadBuffer(head)
     }
 
     // MARK: Local responses

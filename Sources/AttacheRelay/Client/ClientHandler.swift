@@ -34,9 +34,11 @@ final class ClientHandler: ChannelInboundHandler {
     var allocator = ByteBufferAllocator()
     var isWritable = true
     /// A response head not yet handed to the channel, so that body bytes from the same upstream
-    /// read can join it in one write (one trip through the pipeline instead of two). Handed on
-    /// before any other write, flush or close.
+    /// read can join it, and the flush after them take it along (`writeAndFlush`: one trip
+    /// through the pipeline instead of three). Handed on before any other write, flush or close.
     var heldHead: ByteBuffer?
+    /// Body bytes joined the held head already.
+    var heldHeadHasBody = false
     /// Request bytes were written to the upstream since its last flush.
     var upstreamNeedsFlush = false
     /// Inside `channelRead`: `channelReadComplete` will flush, so writes wait for it.
@@ -249,16 +251,19 @@ final class ClientHandler: ChannelInboundHandler {
     func holdHead(_ head: ByteBuffer) {
         writeHeldHead()
         heldHead = head
+        heldHeadHasBody = false
         needsFlush = true
     }
 
-    /// Body bytes: after the held head, in the same buffer when they are few.
+    /// Body bytes: after the held head, in the same buffer when they are few (16 KiB), which
+    /// stays held: the flush that follows hands it on in the same trip. Later bytes are written
+    /// after it.
     func writeBodyJoiningHead(_ body: ByteBuffer) {
-        guard var head = heldHead, body.readableBytes <= 16 * 1024 else { return write(body) }
-        heldHead = nil
+        guard !heldHeadHasBody, var head = heldHead, body.readableBytes <= 16 * 1024 else { return write(body) }
+        heldHead = nil  // one reference to the buffer while it grows, or it would be copied
         head.writeImmutableBuffer(body)
-        context.write(wrapOutboundOut(head), promise: nil)
-        loop.keepHeadBuffer(head)
+        heldHead = head
+        heldHeadHasBody = true
     }
 
     func writeHeldHead() {
@@ -271,8 +276,10 @@ final class ClientHandler: ChannelInboundHandler {
     func flushIfNeeded() {
         guard needsFlush else { return }
         needsFlush = false
-        writeHeldHead()
-        context.flush()
+        guard let head = heldHead else { return context.flush() }
+        heldHead = nil
+        context.writeAndFlush(wrapOutboundOut(head), promise: nil)
+        loop.keepHeadBuffer(head)
     }
 
     /// Flushes request bytes written to the upstream, unless a read burst is still going on

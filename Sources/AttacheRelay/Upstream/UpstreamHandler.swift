@@ -53,6 +53,11 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         context?.flush()
     }
 
+    /// `write` then `flush`, in one trip through the pipeline.
+    func writeAndFlush(_ bytes: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
     /// The whole request is written: the response timeout starts.
     func requestComplete() {
         machine.requestComplete()
