@@ -58,8 +58,9 @@ struct ClientConnectionStateMachine {
         var connection: HeadWriter.ConnectionField = .none
     }
 
+    /// A few flags, copied in and out freely; the request body's framer is kept beside it
+    /// (`requestFramer`), since a struct carrying it was copied out and back on every step.
     private struct Exchange {
-        var framer: BodyFramer
         var requestComplete: Bool
         var responseStarted = false
         var responseComplete = false
@@ -77,6 +78,8 @@ struct ClientConnectionStateMachine {
     private var inbound: ByteBuffer?
     private var parser: HeadParser
     private var exchange: Exchange?
+    /// The request body's framing while there is an exchange.
+    private var requestFramer = BodyFramer(.none)
     /// Request bodies answered without the upstream are read and dropped up to this size;
     /// longer ones end the connection instead.
     static let maximumDiscardedBody: Int64 = 64 * 1024
@@ -137,7 +140,7 @@ struct ClientConnectionStateMachine {
         if !exchange.requestComplete {
             exchange.discardBody = true
             let short: Bool
-            if case .length(let length) = exchange.framer.framing, length <= Self.maximumDiscardedBody {
+            if case .length(let length) = requestFramer.framing, length <= Self.maximumDiscardedBody {
                 short = true
             } else {
                 short = false
@@ -298,7 +301,7 @@ struct ClientConnectionStateMachine {
                 return finishExchange()
             }
             guard var buffer = inbound, buffer.readableBytes > 0 else { return .wait }
-            let progress = buffer.withUnsafeReadableBytes { exchange.framer.consume($0) }
+            let progress = buffer.withUnsafeReadableBytes { requestFramer.consume($0) }
             let count: Int
             switch progress {
             case .more(let taken):
@@ -350,9 +353,9 @@ struct ClientConnectionStateMachine {
             parser.reset()
             let headBytes = inbound!.readSlice(length: head.length)!
             if inbound!.readableBytes == 0 { inbound = nil }
-            let framer = BodyFramer(BodyFraming.request(head))
+            requestFramer = BodyFramer(BodyFraming.request(head))
             exchange = Exchange(
-                framer: framer, requestComplete: framer.isComplete, version: head.version,
+                requestComplete: requestFramer.isComplete, version: head.version,
                 expectContinue: head.expectContinue)
             exchangesStarted &+= 1
             if !head.keepsAlive || draining { keepAlive = false }

@@ -10,9 +10,10 @@ struct UpstreamConnectionStateMachine {
         /// In the pool, or waiting for its first request.
         case idle
         case awaitingHead
-        case body(BodyFramer)
+        /// Reading the body, framed by `framer`.
+        case body
         /// The response was replaced by a rule: the rest of its body is read and dropped.
-        case discarding(BodyFramer)
+        case discarding
         case tunnel
         case closed
     }
@@ -44,6 +45,9 @@ struct UpstreamConnectionStateMachine {
     static let maximumDrainBytes: Int64 = 64 * 1024
 
     private(set) var state = State.idle
+    /// The body's framing in `.body` and `.discarding`. Kept beside the state rather than in
+    /// it: a state carrying it was copied out and back on every step.
+    private var framer = BodyFramer(.none)
     private var buffer: ByteBuffer?
     private var parser: HeadParser
     /// The response head being parsed, or the last one parsed.
@@ -110,12 +114,12 @@ struct UpstreamConnectionStateMachine {
 
     /// The exchange no longer wants this response (a rule replaced it).
     mutating func discard() -> Action {
-        guard case .body(let framer) = state, keepAlive, requestSent else { return closing() }
+        guard case .body = state, keepAlive, requestSent else { return closing() }
         switch framer.framing {
         case .length(let length) where length <= Self.maximumDrainBytes:
-            state = .discarding(framer)
+            state = .discarding
         case .chunked:
-            state = .discarding(framer)
+            state = .discarding
         case .none:
             return finish(discarded: true)
         default:
@@ -134,7 +138,7 @@ struct UpstreamConnectionStateMachine {
         case .awaitingHead:
             state = .closed
             return .fail(.closedBeforeResponse)
-        case .body(let framer):
+        case .body:
             state = .closed
             return framer.framing == .untilClose
                 ? .responseEnded(reusable: false) : .fail(.failedMidBody("connection closed before the end of the body"))
@@ -184,12 +188,11 @@ struct UpstreamConnectionStateMachine {
             return .tunnelData(bytes)
         case .awaitingHead:
             return parseHead()
-        case .body(var framer):
+        case .body:
             if framer.isComplete && framer.framing != .untilClose { return finish(discarded: false) }
             guard var bytes = buffer else { return .wait }
             buffer = nil
             let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
-            state = .body(framer)
             switch progress {
             case .more(let count):
                 return count > 0 ? .body(bytes.readSlice(length: count)!) : .wait
@@ -205,12 +208,11 @@ struct UpstreamConnectionStateMachine {
                 state = .closed
                 return .fail(.failedMidBody(reason))
             }
-        case .discarding(var framer):
+        case .discarding:
             if framer.isComplete { return finish(discarded: true) }
             guard let bytes = buffer else { return .wait }
             buffer = nil
             let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
-            state = .discarding(framer)
             switch progress {
             case .more:
                 return .wait
@@ -242,7 +244,12 @@ struct UpstreamConnectionStateMachine {
             }
             keepAlive = head.keepsAlive && head.status != 101
             let framing = BodyFraming.response(head, requestWasHead: requestWasHead)
-            state = head.status == 101 ? .tunnel : .body(BodyFramer(framing))
+            if head.status == 101 {
+                state = .tunnel
+            } else {
+                framer = BodyFramer(framing)
+                state = .body
+            }
             return .response(headBytes, framing)
         }
     }
