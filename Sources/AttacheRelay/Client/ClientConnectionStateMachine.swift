@@ -30,7 +30,9 @@ struct ClientConnectionStateMachine {
         case wait
         /// A complete request head, as bytes; `takeRequestHead` hands over what was parsed from
         /// them. Evaluate the rules, then answer or forward it. (The parsed head stays out of
-        /// the action: an action that carries it is copied with `memcpy` at every step.)
+        /// the action: an action that carries it is copied with `memcpy` at every step.) A
+        /// request without a body is complete with its head (`requestComplete`): no
+        /// `requestEnded` follows.
         case startExchange(ByteBuffer)
         /// Request body bytes for the upstream.
         case requestBody(ByteBuffer)
@@ -354,9 +356,11 @@ struct ClientConnectionStateMachine {
             let headBytes = inbound!.readSlice(length: head.length)!
             if inbound!.readableBytes == 0 { inbound = nil }
             requestFramer = BodyFramer(BodyFraming.request(head))
+            // A request without a body is complete with its head: no `requestEnded` follows.
+            let complete = requestFramer.isComplete
             exchange = Exchange(
-                requestComplete: requestFramer.isComplete, version: head.version,
-                expectContinue: head.expectContinue)
+                requestComplete: complete, version: head.version, expectContinue: head.expectContinue,
+                requestEndReported: complete)
             exchangesStarted &+= 1
             if !head.keepsAlive || draining { keepAlive = false }
             state = .exchange

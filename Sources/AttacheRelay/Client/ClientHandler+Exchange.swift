@@ -5,7 +5,8 @@ import NIOCore
 extension ClientHandler {
     // MARK: Starting an exchange
 
-    func startExchange(head: consuming HTTPHead, headBytes: ByteBuffer) {
+    /// `requestEnded`: the request has no body, so it is complete with its head.
+    func startExchange(head: consuming HTTPHead, headBytes: ByteBuffer, requestEnded: Bool) {
         let table = loop.table
         let pathRange = ClientHandler.pathRange(of: head, in: headBytes)
         // The path rules see is the normalized one; the target is forwarded as it came.
@@ -28,7 +29,7 @@ extension ClientHandler {
         exchange.begin(
             head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
             requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
-            isHeadRequest: isHead, upgradeRequested: upgrade)
+            isHeadRequest: isHead, upgradeRequested: upgrade, requestEnded: requestEnded)
         self.exchange = exchange
         switch outcome {
         case .invalidPercentEncoding:

@@ -164,7 +164,7 @@ final class ClientHandler: ChannelInboundHandler {
         case .wait:
             break
         case .startExchange(let bytes):
-            startExchange(head: machine.takeRequestHead(), headBytes: bytes)
+            startExchange(head: machine.takeRequestHead(), headBytes: bytes, requestEnded: machine.requestComplete)
         case .requestBody(let body):
             forwardBody(body)
         case .requestEnded:

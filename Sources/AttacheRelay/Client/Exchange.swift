@@ -49,7 +49,8 @@ final class Exchange {
     /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
     func begin(
         head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
-        normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool
+        normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool,
+        requestEnded: Bool
     ) {
         hasBody = BodyFraming.request(head) != .none
         self.head = head
@@ -63,7 +64,7 @@ final class Exchange {
         self.isHeadRequest = isHeadRequest
         self.upgradeRequested = upgradeRequested
         pendingBody = nil
-        requestEnded = false
+        self.requestEnded = requestEnded
         upstream = nil
         retried = false
         sentContinue = false
