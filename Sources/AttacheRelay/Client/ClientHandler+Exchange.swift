@@ -87,7 +87,7 @@ extension ClientHandler {
     /// Calls `body` with a `RequestView` of the exchange's request (header fields by slot).
     func withRequestView<Result>(_ exchange: Exchange, _ body: (RequestView) -> Result) -> Result {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
-            loop.headerFields.removeAll(keepingCapacity: true)
+            loop.headerFields.removeAllKeepingCapacity()
             for field in exchange.head.fields where field.slot >= 0 {
                 loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
             }
@@ -202,7 +202,7 @@ extension ClientHandler {
         machine.respondedLocally()
         // Rendered into the loop's scratch arrays, then one head buffer: no allocation once warm.
         let extra = HeadWriter.connectionLine(machine.connectionField)
-        loop.localResponse.removeAll(keepingCapacity: true)
+        loop.localResponse.removeAllKeepingCapacity()
         let status = withRequestContext(exchange, responseHead: responseHead) { context -> Int in
             context.ruleName = rule.name
             context.status = matchedStatus
@@ -263,7 +263,7 @@ extension ClientHandler {
         exchange.status = status
         guard table.hasCompletionRules else { return }
         if let every = table.unconditionalCompletion {
-            loop.completion.removeAll(keepingCapacity: true)
+            loop.completion.removeAllKeepingCapacity()
             loop.completion.append(contentsOf: every)
         } else {
             withRequestView(exchange) { view in
@@ -291,10 +291,10 @@ extension ClientHandler {
                     context.captures = [:]
                 }
                 if let log = rule.log {
-                    loop.renderOutput.removeAll(keepingCapacity: true)
+                    loop.renderOutput.removeAllKeepingCapacity()
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
                     // The request id is a field of JSON lines only (text lines are the template).
-                    loop.requestIDBytes.removeAll(keepingCapacity: true)
+                    loop.requestIDBytes.removeAllKeepingCapacity()
                     if loop.logsJSON { exchange.requestID.write(into: &loop.requestIDBytes) }
                     loop.renderOutput.withUnsafeBytes { message in
                         loop.requestIDBytes.withUnsafeBytes { requestID in
@@ -308,7 +308,7 @@ extension ClientHandler {
                     }
                 }
                 if let record = rule.record, let slot = exchange.plan.slot(forRule: Int(index)) {
-                    loop.renderOutput.removeAll(keepingCapacity: true)
+                    loop.renderOutput.removeAllKeepingCapacity()
                     record.key.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
                     loop.record(
                         slot: slot, key: loop.renderOutput, method: method, status: status,

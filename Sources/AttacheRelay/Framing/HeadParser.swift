@@ -369,7 +369,7 @@ public struct HeadParser {
     private mutating func parseFields(
         _ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout HTTPHead, table: RuleTable?
     ) throws(HeadError) -> Int {
-        connectionTokens.removeAll(keepingCapacity: true)
+        connectionTokens.removeAllKeepingCapacity()
         var index = start
         let count = bytes.count
         precondition(count <= Int(Int32.max), "a head's offsets are 32-bit")

@@ -121,7 +121,7 @@ final class LoopState {
     private func flushLog() {
         guard !logBatch.isEmpty else { return }
         telemetry.accessLog.write(logBatch, lines: logLines)
-        logBatch.removeAll(keepingCapacity: true)
+        logBatch.removeAllKeepingCapacity()
         logLines = 0
     }
 

@@ -29,7 +29,7 @@ public enum PathNormalizer {
         }
         guard needsWork else { return .unchanged }
 
-        output.removeAll(keepingCapacity: true)
+        output.removeAllKeepingCapacity()
         var index = 0
         let count = path.count
         while index < count {

@@ -177,7 +177,7 @@ public struct PathPattern: Sendable {
     /// Whether `path` (normalized, no query) matches; when it does, `captures` receives the
     /// captured byte ranges of `path` in `captureNames` order.
     public func matches(_ path: UnsafeRawBufferPointer, captures: inout [Range<Int>]) -> Bool {
-        captures.removeAll(keepingCapacity: true)
+        captures.removeAllKeepingCapacity()
         switch kind {
         case .prefix(let prefix):
             return path.starts(with: prefix)

@@ -39,7 +39,7 @@ extension ResponseTemplate {
         var scratch: [UInt8] = []
         var headers: [(name: String, value: String)] = []
         for (name, template) in self.headers {
-            output.removeAll(keepingCapacity: true)
+            output.removeAllKeepingCapacity()
             template.render(context, into: &output, scratch: &scratch)
             headers.append((name, String(decoding: output, as: UTF8.self)))
         }
@@ -68,7 +68,7 @@ extension ResponseTemplate {
             wirePieces[index].value.render(context, into: &output, scratch: &scratch)
         }
         output.append(contentsOf: wireTail)
-        body.removeAll(keepingCapacity: true)
+        body.removeAllKeepingCapacity()
         self.body?.render(context, into: &body, scratch: &scratch)
         ValueFormatting.appendDecimal(body.count, to: &output)
         output.appendLiteral("\r\n")

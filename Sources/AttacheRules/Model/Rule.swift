@@ -72,7 +72,7 @@ public struct Conditions: Sendable {
     /// Whether a request (no response yet) satisfies the method, path and header conditions,
     /// evaluated directly (no index); captures of the first matching path pattern are returned.
     public func matchesRequest(_ request: RequestView, captures: inout [Range<Int>]) -> Bool {
-        captures.removeAll(keepingCapacity: true)
+        captures.removeAllKeepingCapacity()
         if let methods {
             let bucket = MethodSet.bucket(of: request.method)
             guard methods.contains(bucket: bucket, method: request.method) else { return false }

@@ -178,7 +178,7 @@ public final class Template: Sendable {
         _ transform: ([UInt8], inout [UInt8]) -> Void
     ) {
         guard output.count > start else { return }
-        scratch.removeAll(keepingCapacity: true)
+        scratch.removeAllKeepingCapacity()
         scratch.append(contentsOf: output[start...])
         output.removeSubrange(start...)
         transform(scratch, &output)

@@ -17,7 +17,7 @@ public struct JSONWriter {
 
     /// Starts over, keeping the memory.
     public mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAllKeepingCapacity()
         depth = 0
         firstAtDepth = 0
         afterKey = false
