@@ -262,21 +262,23 @@ extension ClientHandler {
         let status = exchange.status == 0 ? 499 : exchange.status
         exchange.status = status
         guard table.hasCompletionRules else { return }
+        // Rules without conditions apply to every exchange: their list as is, without a request
+        // view or the index.
+        let matched: [Int32]
         if let every = table.unconditionalCompletion {
-            loop.completion.removeAllKeepingCapacity()
-            loop.completion.append(contentsOf: every)
+            matched = every
         } else {
             withRequestView(exchange) { view in
                 table.completionRules(
                     view, status: status, origin: exchange.origin, into: &loop.completion, scratch: &loop.scratch)
             }
+            matched = loop.completion
         }
-        guard !loop.completion.isEmpty else { return }
+        guard !matched.isEmpty else { return }
         // One set of figures for every rule that logs or records this exchange.
         let duration = (NIODeadline.now() - exchange.start).nanoseconds
         let upstream = exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds }
         let time = SystemClock.epochNanoseconds()
-        let matched = loop.completion
         // One template context for all the rules (building one per rule cost as much as a rule).
         withRequestContext(exchange) { context in
             context.durationNanoseconds = duration

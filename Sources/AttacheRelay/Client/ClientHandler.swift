@@ -159,7 +159,8 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func perform(_ action: consuming ClientConnectionStateMachine.Action) {
-        // Consumed: the request head moves on into the exchange instead of being copied.
+        // Consumed: the bytes an action carries move on instead of being copied (a retain and
+        // a release each).
         switch consume action {
         case .wait:
             break

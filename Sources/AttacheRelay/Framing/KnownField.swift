@@ -24,26 +24,17 @@ enum KnownField: Equatable {
         case 4: self = equalsIgnoringCase(name, "host") ? .host : .other
         case 6: self = equalsIgnoringCase(name, "expect") ? .expect : .other
         case 7:
-            if equalsIgnoringCase(name, "trailer") {
-                self = .trailer
-            } else {
-                self = equalsIgnoringCase(name, "upgrade") ? .upgrade : .other
-            }
+            self = equalsIgnoringCase(name, "trailer")
+                ? .trailer : equalsIgnoringCase(name, "upgrade") ? .upgrade : .other
         case 10:
-            if equalsIgnoringCase(name, "connection") {
-                self = .connection
-            } else {
-                self = equalsIgnoringCase(name, "keep-alive") ? .keepAlive : .other
-            }
+            self = equalsIgnoringCase(name, "connection")
+                ? .connection : equalsIgnoringCase(name, "keep-alive") ? .keepAlive : .other
         case 14: self = equalsIgnoringCase(name, "content-length") ? .contentLength : .other
         case 15: self = equalsIgnoringCase(name, "x-forwarded-for") ? .forwardedFor : .other
         case 16: self = equalsIgnoringCase(name, "proxy-connection") ? .proxyConnection : .other
         case 17:
-            if equalsIgnoringCase(name, "transfer-encoding") {
-                self = .transferEncoding
-            } else {
-                self = equalsIgnoringCase(name, "x-forwarded-proto") ? .forwardedProto : .other
-            }
+            self = equalsIgnoringCase(name, "transfer-encoding")
+                ? .transferEncoding : equalsIgnoringCase(name, "x-forwarded-proto") ? .forwardedProto : .other
         default: self = .other
         }
     }

@@ -176,7 +176,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func perform(_ action: consuming UpstreamConnectionStateMachine.Action) {
-        // Consumed: the head and bytes move on to the client side instead of being copied.
+        // Consumed: the bytes an action carries move on to the client side instead of being
+        // copied (a retain and a release each).
         switch consume action {
         case .wait:
             break

@@ -215,7 +215,7 @@ public final class RuleTable: Sendable {
     public func completionRules(
         _ request: RequestView, status: Int, origin: Origin, into rules: inout [Int32], scratch: inout MatchScratch
     ) {
-        rules.removeAll(keepingCapacity: true)
+        rules.removeAllKeepingCapacity()
         if let unconditionalCompletion {
             rules.append(contentsOf: unconditionalCompletion)
             return
