@@ -150,7 +150,7 @@ final class ClientHandler: ChannelInboundHandler {
     /// Works through the buffered input as far as the state allows.
     func runMachine() {
         while true {
-            let action = machine.nextAction(table: loop.table)
+            let action = loop.unretainedTable._withUnsafeGuaranteedRef { machine.nextAction(table: $0) }
             if case .wait = action { break }
             perform(action)
         }
