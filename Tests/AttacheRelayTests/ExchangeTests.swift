@@ -35,7 +35,7 @@ import Testing
 
         let reused = Exchange(table: table)
         reused.begin(
-            head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestID: RequestID(prefix: "r-", number: 1),
+            head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestNumber: 1,
             normalizedPath: nil, pathRange: 5..<7, isHeadRequest: false, upgradeRequested: true, requestEnded: false)
         // Everything an exchange goes through.
         reused.pendingBody = ByteBuffer(string: "abc")
@@ -50,12 +50,12 @@ import Testing
         _ = reused.takeHead()
 
         reused.begin(
-            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestNumber: 2,
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false,
             requestEnded: true)
         let fresh = Exchange(table: table)
         fresh.begin(
-            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestID: RequestID(prefix: "r-", number: 2),
+            head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestNumber: 2,
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false,
             requestEnded: true)
         #expect(properties(reused) == properties(fresh))

@@ -28,7 +28,7 @@ extension ClientHandler {
         let exchange = isKnownUniquelyReferenced(&spare) ? spare! : Exchange(table: table)
         exchange.begin(
             head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
-            requestID: loop.nextRequestID(), normalizedPath: normalizedPath, pathRange: pathRange,
+            requestNumber: loop.nextRequestNumber(), normalizedPath: normalizedPath, pathRange: pathRange,
             isHeadRequest: isHead, upgradeRequested: upgrade, requestEnded: requestEnded)
         self.exchange = exchange
         switch outcome {
@@ -111,7 +111,7 @@ extension ClientHandler {
             func run(_ path: UnsafeRawBufferPointer, _ responseBytes: UnsafeRawBufferPointer?) -> Result {
                 var context = RequestContext(
                     head: exchange.head, bytes: bytes, path: path, clientAddress: clientAddress,
-                    requestID: exchange.requestID, status: exchange.status == 0 ? nil : exchange.status,
+                    requestID: loop.requestID(exchange.requestNumber), status: exchange.status == 0 ? nil : exchange.status,
                     origin: exchange.origin, respondingRule: exchange.respondingRule, responseHead: responseHead?.0,
                     responseBytes: responseBytes,
                     durationNanoseconds: (NIODeadline.now() - exchange.start).nanoseconds,
@@ -297,7 +297,7 @@ extension ClientHandler {
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)
                     // The request id is a field of JSON lines only (text lines are the template).
                     loop.requestIDBytes.removeAllKeepingCapacity()
-                    if loop.logsJSON { exchange.requestID.write(into: &loop.requestIDBytes) }
+                    if loop.logsJSON { loop.requestID(exchange.requestNumber).write(into: &loop.requestIDBytes) }
                     loop.renderOutput.withUnsafeBytes { message in
                         loop.requestIDBytes.withUnsafeBytes { requestID in
                             loop.log(

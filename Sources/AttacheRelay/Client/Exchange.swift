@@ -17,7 +17,9 @@ final class Exchange {
     /// Where the table's `record` actions go.
     private(set) var plan = RecordPlan.empty
     private(set) var start = NIODeadline.uptimeNanoseconds(0)
-    private(set) var requestID = RequestID(prefix: "", number: 0)
+    /// The loop's number for the request: with the loop's prefix, its `RequestID` (kept apart so
+    /// beginning an exchange does not retain and release the prefix string).
+    private(set) var requestNumber: UInt64 = 0
     /// The path rules see, when normalizing changed it (otherwise it is in `headBytes`).
     private(set) var normalizedPath: [UInt8]?
     /// Where the path is in the target (origin-form or absolute-form).
@@ -48,17 +50,18 @@ final class Exchange {
     /// Makes this the exchange of a new request. Every property is set again, so a finished
     /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
     func begin(
-        head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestID: RequestID,
+        head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestNumber: UInt64,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool,
         requestEnded: Bool
     ) {
         hasBody = BodyFraming.request(head) != .none
         self.head = head
         self.headBytes = headBytes
-        self.table = table
+        // Usually the same table as last time: assigning it anyway retains and releases it.
+        if self.table !== table { self.table = table }
         self.plan = plan
         self.start = start
-        self.requestID = requestID
+        self.requestNumber = requestNumber
         self.normalizedPath = normalizedPath
         self.pathRange = pathRange
         self.isHeadRequest = isHeadRequest

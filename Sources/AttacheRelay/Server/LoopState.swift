@@ -39,7 +39,8 @@ final class LoopState {
     private var logLines = 0
     private var flushScheduled = false
     private var requestCounter: UInt64 = 0
-    private let requestIDPrefix: String
+    /// The first part of every request id on this loop (`RequestID`).
+    let requestIDPrefix: String
     /// Client connections open on this loop, for draining.
     var clients: [ObjectIdentifier: ClientHandler] = [:]
     private(set) var draining = false
@@ -74,10 +75,16 @@ final class LoopState {
         recorder.keepOnly(plan)
     }
 
-    /// A new request id: unique per process, cheap (no randomness or string per request).
-    func nextRequestID() -> RequestID {
+    /// The number of a new request: with `requestIDPrefix`, an id unique per process, cheap (no
+    /// randomness or string per request).
+    func nextRequestNumber() -> UInt64 {
         requestCounter &+= 1
-        return RequestID(prefix: requestIDPrefix, number: requestCounter)
+        return requestCounter
+    }
+
+    /// The id of the request with `number`.
+    func requestID(_ number: UInt64) -> RequestID {
+        RequestID(prefix: requestIDPrefix, number: number)
     }
 
     // MARK: Access log and statistics
