@@ -336,13 +336,16 @@ struct ClientConnectionStateMachine {
     }
 
     private mutating func parseHead(table: RuleTable?) -> Action {
-        guard let buffer = inbound, buffer.readableBytes > 0 else {
+        // Read in place: `let buffer = inbound` would retain and release its storage.
+        guard let readable = inbound?.readableBytes, readable > 0 else {
             inbound = nil
             return .wait
         }
         // The field list of an earlier head is reused (see `recycle`): a warm connection parses
         // without allocating.
-        let outcome = buffer.withUnsafeReadableBytes { parser.parseRequest($0, into: &head, table: table) }
+        let outcome = inbound.unsafelyUnwrapped.withUnsafeReadableBytes {
+            parser.parseRequest($0, into: &head, table: table)
+        }
         switch outcome {
         case .incomplete:
             return .wait

@@ -226,8 +226,10 @@ struct UpstreamConnectionStateMachine {
     }
 
     private mutating func parseHead() -> Action {
-        guard let bytes = buffer else { return .wait }
-        let outcome = bytes.withUnsafeReadableBytes { parser.parseResponse($0, into: &head) }
+        // Read in place: `let bytes = buffer` would retain and release its storage.
+        guard let outcome = buffer?.withUnsafeReadableBytes({ parser.parseResponse($0, into: &head) }) else {
+            return .wait
+        }
         switch outcome {
         case .incomplete:
             return .wait
