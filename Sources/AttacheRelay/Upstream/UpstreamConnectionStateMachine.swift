@@ -183,20 +183,22 @@ struct UpstreamConnectionStateMachine {
             buffer = nil
             return .wait
         case .tunnel:
-            guard let bytes = buffer else { return .wait }
-            buffer = nil
+            guard let bytes = buffer.take() else { return .wait }
             return .tunnelData(bytes)
         case .awaitingHead:
             return parseHead()
         case .body:
             if framer.isComplete && framer.framing != .untilClose { return finish(discarded: false) }
-            guard var bytes = buffer else { return .wait }
-            buffer = nil
+            // Taken (moved), not copied: a copy retains the storage, and when the framer takes
+            // all of it (the usual case) the buffer itself goes on instead of a slice of it.
+            guard var bytes = buffer.take() else { return .wait }
             let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
             switch progress {
             case .more(let count):
+                if count > 0, count == bytes.readableBytes { return .body(bytes) }
                 return count > 0 ? .body(bytes.readSlice(length: count)!) : .wait
             case .finished(let count):
+                if count > 0, count == bytes.readableBytes { return .body(bytes) }
                 // More bytes than the response: the upstream is out of step; never reuse it.
                 if bytes.readableBytes > count { keepAlive = false }
                 if count > 0 {
@@ -210,8 +212,7 @@ struct UpstreamConnectionStateMachine {
             }
         case .discarding:
             if framer.isComplete { return finish(discarded: true) }
-            guard let bytes = buffer else { return .wait }
-            buffer = nil
+            guard let bytes = buffer.take() else { return .wait }
             let progress = bytes.withUnsafeReadableBytes { framer.consume($0) }
             switch progress {
             case .more:
