@@ -261,7 +261,12 @@ public struct HeadParser {
 
     /// `HTTP/1.0` or `HTTP/1.1`; other well-formed versions are 505.
     private func parseVersion(_ bytes: UnsafeRawBufferPointer, at index: Int) throws(HeadError) -> HTTPHead.Version {
-        guard index + 8 <= bytes.count, bytes[index] == UInt8(ascii: "H"), bytes[index + 1] == UInt8(ascii: "T"),
+        guard index + 8 <= bytes.count else { throw .malformed("invalid HTTP version") }
+        // The two versions there are, as one eight-byte word each; anything else byte by byte.
+        let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        if word == Self.http11Word { return .http11 }
+        if word == Self.http10Word { return .http10 }
+        guard bytes[index] == UInt8(ascii: "H"), bytes[index + 1] == UInt8(ascii: "T"),
             bytes[index + 2] == UInt8(ascii: "T"), bytes[index + 3] == UInt8(ascii: "P"),
             bytes[index + 4] == UInt8(ascii: "/"), isDigit(bytes[index + 5]), bytes[index + 6] == UInt8(ascii: "."),
             isDigit(bytes[index + 7])
@@ -273,6 +278,10 @@ public struct HeadParser {
         default: throw .versionNotSupported
         }
     }
+
+    /// `HTTP/1.1` and `HTTP/1.0` as loaded from memory (little-endian: the first byte lowest).
+    private static let http11Word = UInt64(littleEndian: 0x312E_312F_5054_5448)
+    private static let http10Word = UInt64(littleEndian: 0x302E_312F_5054_5448)
 
     private func validateRequest(_ head: inout HTTPHead) throws(HeadError) {
         if head.version == .http11, head.hostCount != 1 {
