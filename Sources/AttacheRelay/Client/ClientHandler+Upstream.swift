@@ -48,7 +48,7 @@ extension ClientHandler: UpstreamDelegate {
             let upstream = exchange.upstream
             exchange.upstream = nil
             upstream?.discardResponse()
-            respondLocally(exchange, template: template, rule: rule, matchedStatus: head.status, responseHead: (head, bytes))
+            respondLocally(exchange, template: template, rule: rule, matchedStatus: head.status, responseHead: head, responseBytes: bytes)
             runMachine()
             // The upstream no longer reports to this handler, so its read burst will not flush.
             flushIfNeeded()
