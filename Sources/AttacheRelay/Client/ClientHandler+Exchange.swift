@@ -114,13 +114,11 @@ extension ClientHandler {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
             func run(_ path: UnsafeRawBufferPointer, _ responseBytes: UnsafeRawBufferPointer?) -> Result {
                 var context = RequestContext(
-                    head: exchange.head, bytes: bytes, path: path, clientAddress: clientAddress,
-                    requestID: loop.requestID(exchange.requestNumber), status: exchange.status == 0 ? nil : exchange.status,
-                    origin: exchange.origin, respondingRule: exchange.respondingRule, responseHead: responseHead,
-                    responseBytes: responseBytes,
+                    exchange: exchange, loop: loop, bytes: bytes, path: path, clientAddress: clientAddress,
+                    status: exchange.status == 0 ? nil : exchange.status, origin: exchange.origin,
+                    responseHead: responseHead, responseBytes: responseBytes,
                     durationNanoseconds: (NIODeadline.now() - exchange.start).nanoseconds,
-                    upstreamNanoseconds: exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds },
-                    hostName: loop.hostName, upstreamAddress: loop.upstreamAuthority)
+                    upstreamNanoseconds: exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds })
                 return body(&context)
             }
             func withPath(_ responseBytes: UnsafeRawBufferPointer?) -> Result {
@@ -287,7 +285,7 @@ extension ClientHandler {
         withRequestContext(exchange) { context in
             context.durationNanoseconds = duration
             context.upstreamNanoseconds = upstream
-            let method = slice(context.bytes, context.head.method)
+            let method = slice(context.bytes, exchange.head.method)
             for index in matched {
                 let rule = table.rules[Int(index)]
                 context.ruleName = rule.name

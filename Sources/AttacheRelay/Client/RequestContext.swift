@@ -2,44 +2,46 @@ import AttacheRules
 
 /// Template values for one exchange, read straight from the bytes of the request head (and the
 /// upstream's response head, when there is one). Valid only while those bytes are borrowed.
+///
+/// The exchange and the loop are read through when a template asks, not copied in: a context
+/// is made for every replaced response and every logged exchange, and copying the head and the
+/// strings it may need cost a retain and a release each.
 struct RequestContext: TemplateContext {
-    var head: HTTPHead
+    /// Held by the caller for as long as the context lives (it never escapes `withRequestContext`).
+    unowned(unsafe) let exchange: Exchange
+    unowned(unsafe) let loop: LoopState
     var bytes: UnsafeRawBufferPointer
     /// The normalized path (may point into `bytes` or into scratch memory).
     var path: UnsafeRawBufferPointer
     var clientAddress: String
-    var requestID: RequestID
     var status: Int?
     var origin: Origin?
-    var respondingRule: String?
     var responseHead: HTTPHead?
     var responseBytes: UnsafeRawBufferPointer?
     var durationNanoseconds: Int64?
     var upstreamNanoseconds: Int64?
     var ruleName: String?
     var captures: [String: String] = [:]
-    var hostName: String
-    var upstreamAddress: String
 
     func appendValue(of variable: TemplateVariable, to output: inout [UInt8]) -> Bool {
         switch variable {
         case .requestMethod:
-            output.append(contentsOf: slice(bytes, head.method))
+            output.append(contentsOf: slice(bytes, exchange.head.method))
         case .requestPath:
             output.append(contentsOf: path)
         case .requestQuery:
-            let target = slice(bytes, head.target)
+            let target = slice(bytes, exchange.head.target)
             guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
             output.append(contentsOf: target[(mark + 1)...])
         case .requestTarget:
-            output.append(contentsOf: slice(bytes, head.target))
+            output.append(contentsOf: slice(bytes, exchange.head.target))
         case .requestHost:
-            guard let host = head.host else { return false }
+            guard let host = exchange.head.host else { return false }
             output.append(contentsOf: slice(bytes, host))
         case .requestID:
-            requestID.write(into: &output)
+            loop.requestID(exchange.requestNumber).write(into: &output)
         case .requestHeader(let name, _):
-            return RequestContext.appendField(named: name, of: head, in: bytes, to: &output)
+            return RequestContext.appendField(named: name, of: exchange.head, in: bytes, to: &output)
         case .clientIP:
             output.append(contentsOf: clientAddress.utf8)
         case .responseStatus:
@@ -52,7 +54,7 @@ struct RequestContext: TemplateContext {
             guard let origin else { return false }
             output.append(contentsOf: origin.rawValue.utf8)
         case .responseRule:
-            guard let respondingRule else { return false }
+            guard let respondingRule = exchange.respondingRule else { return false }
             output.append(contentsOf: respondingRule.utf8)
         case .responseHeader(let name, _):
             guard let responseHead, let responseBytes else { return false }
@@ -75,9 +77,9 @@ struct RequestContext: TemplateContext {
             let now = SystemClock.now()
             ValueFormatting.appendISODate(epochSeconds: now.seconds, nanoseconds: now.nanoseconds, to: &output)
         case .hostName:
-            output.append(contentsOf: hostName.utf8)
+            output.append(contentsOf: loop.hostName.utf8)
         case .upstreamAddress:
-            output.append(contentsOf: upstreamAddress.utf8)
+            output.append(contentsOf: loop.upstreamAuthority.utf8)
         }
         return true
     }
