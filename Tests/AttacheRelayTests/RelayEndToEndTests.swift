@@ -88,6 +88,40 @@ import Testing
         }
     }
 
+    /// Every variable a replaced response's template can use, through the real relay: the
+    /// context reads them from the exchange, the loop and both heads when the template asks.
+    @Test func replacedResponseRendersEveryVariable() throws {
+        let rules = """
+            rules:
+              - name: every-variable
+                when: { status: 404, origin: upstream }
+                respond:
+                  body: "{{ request.method }}|{{ request.path }}|{{ request.query }}|{{ request.target }}|\\
+                    {{ request.host }}|{{ request.header.x-a }}|{{ client.ip }}|{{ response.status }}|{{ response.reason }}|\\
+                    {{ response.origin }}|{{ response.rule }}|{{ response.header.content-length }}|{{ rule.name }}|\\
+                    {{ upstream.address }}|{{ host.name }}|{{ request.id }}"
+            """
+        try withHarness(rules: rules) { harness in
+            let first = try harness.request("GET /status/404?q=1 HTTP/1.1\r\nHost: t\r\nX-A: va\r\n\r\n")
+            let second = try harness.request("GET /status/404 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(first.status == 404)
+            let fields = first.text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            #expect(
+                Array(fields.dropLast(2)) == [
+                    "GET", "/status/404", "q=1", "/status/404?q=1", "t", "va", "127.0.0.1", "404", "Not Found",
+                    "upstream", "every-variable", "10", "every-variable", "127.0.0.1:\(harness.upstream.port)",
+                ])
+            #expect(fields.dropLast().last == RelayServer.hostName())
+            // `<random hex>-<loop>-<counter in hex>`: one prefix per loop, a new number per request.
+            let id = fields.last ?? ""
+            #expect(id.wholeMatch(of: /[0-9a-f]{1,8}-[0-9]+-[0-9a-f]+/) != nil)
+            let secondID = second.text.split(separator: "|", omittingEmptySubsequences: false).last.map(String.init)
+            #expect(secondID != id)
+            // A missing query, header or value renders as nothing.
+            #expect(second.text.hasPrefix("GET|/status/404||/status/404|t||127.0.0.1|404|"))
+        }
+    }
+
     @Test func bodyContainingAStatusLinePassesUntouched() throws {
         try withHarness { harness in
             let response = try harness.request("GET /contains-404 HTTP/1.1\r\nHost: t\r\n\r\n")

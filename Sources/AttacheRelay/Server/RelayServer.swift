@@ -131,7 +131,7 @@ public final class RelayServer: Sendable {
         return try SocketAddress.makeAddressResolvingHost(host, port: port)
     }
 
-    private static func hostName() -> String {
+    static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(cString: buffer)
