@@ -2,8 +2,8 @@ import Testing
 
 @testable import AttacheRelay
 
-/// The eight-bytes-at-a-time searches against one-byte-at-a-time definitions: every byte value
-/// at every position of a word, and runs that end at every offset.
+/// The sixteen-bytes-at-a-time searches against one-byte-at-a-time definitions: every byte value
+/// at every position of a vector and of the tail, and runs that end at every offset.
 @Suite struct ByteScanTests {
     @Test func lowercasedWordMatchesEachByte() {
         for position in 0..<8 {

@@ -1,21 +1,13 @@
-/// Byte searches eight bytes at a time (SWAR: one 64-bit word holds eight bytes), for the
-/// parsers' long runs: looking for the end of a line, skipping over a field value.
+/// Byte searches sixteen bytes at a time (SIMD: SSE2 on x86-64, NEON on arm64), for the parsers'
+/// long runs: looking for the end of a line, skipping over a field name or value. Also the
+/// eight-bytes-at-a-time (SWAR) lower-casing of a word, for comparing names.
+///
+/// The scans are `@_transparent`: with `@inline(__always)` the compiler left them out of line
+/// once they held vector code, and a call per run cost more than the vectors saved (measured:
+/// 23,834 against 23,513 instructions per proxied request).
 enum ByteScan {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
-
-    /// The high bit of each byte of `word` that is zero. Borrows can flag bytes above a zero
-    /// byte too, never below one: the lowest flag is always the first zero byte.
-    @inline(__always)
-    private static func zeroBytes(_ word: UInt64) -> UInt64 {
-        (word &- ones) & ~word & highBits
-    }
-
-    /// The same for bytes below `limit` (at most 128): the lowest flag is the first such byte.
-    @inline(__always)
-    private static func bytes(in word: UInt64, below limit: UInt8) -> UInt64 {
-        (word &- ones &* UInt64(limit)) & ~word & highBits
-    }
 
     /// The position in the word (little-endian: byte 0 is the first in memory) of the lowest
     /// flag of a non-zero `flags`.
@@ -35,31 +27,33 @@ enum ByteScan {
         return word | (capitals >> 2)
     }
 
+    /// Sixteen copies of `byte`.
+    @_transparent
+    private static func splat(_ byte: UInt8) -> SIMD16<UInt8> {
+        SIMD16(repeating: byte)
+    }
+
     /// The index of the first `byte` at or after `start`, or `nil`.
-    @inline(__always)
+    @_transparent
     static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        let pattern = ones &* UInt64(byte)
-        let index = firstStop(in: bytes, from: start, words: { zeroBytes($0 ^ pattern) }, bytes: { $0 == byte })
+        let vector = SIMD16<UInt8>(repeating: byte)
+        let index = firstStop(in: bytes, from: start, vectors: { $0 .== vector }, bytes: { $0 == byte })
         return index < bytes.count ? index : nil
     }
 
     /// The index of the first byte at or after `start` that is not an ASCII letter, digit or
     /// "-", or `bytes.count`: the run most field names are made of. The parser checks from
     /// there byte by byte (other token characters, the colon).
-    @inline(__always)
+    @_transparent
     static func endOfNameRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         firstStop(
             in: bytes, from: start,
-            words: { word in
-                // Every byte below 0x80 once the high bits are off, so the sums below never
-                // carry into the next byte: each byte's test is exact.
-                let low = word & ~highBits
-                let folded = low | (ones &* 0x20)
-                let letters = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x7B))
-                let digits = (low &+ ones &* (0x80 - 0x30)) & ~(low &+ ones &* (0x80 - 0x3A))
-                let notDash = low ^ (ones &* 0x2D)
-                let dashes = ~((notDash &+ ones &* 0x7F) | notDash)
-                return (~(letters | digits | dashes) | word) & highBits
+            vectors: { vector in
+                // Whole-vector operands only: the stdlib's vector-with-scalar operators compile
+                // to a loop over the lanes here.
+                let letters = (vector | splat(0x20)) &- splat(0x61) .<= splat(25)
+                let digits = vector &- splat(0x30) .<= splat(9)
+                return .!(letters .| digits .| (vector .== splat(0x2D)))
             },
             bytes: { byte in
                 let folded = byte | 0x20
@@ -69,27 +63,34 @@ enum ByteScan {
 
     /// The index of the first byte at or after `start` that is a control character (tab
     /// included) or DEL, or `bytes.count`: where a run of plain field-value bytes ends.
-    @inline(__always)
+    @_transparent
     static func endOfPlainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         firstStop(
             in: bytes, from: start,
-            words: { self.bytes(in: $0, below: 0x20) | zeroBytes($0 ^ (ones &* 0x7F)) },
+            vectors: { $0 .< splat(0x20) .| $0 .== splat(0x7F) },
             bytes: { $0 < 0x20 || $0 == 0x7F })
     }
 
-    /// The scan every search above is: whole words while eight bytes remain, `words` giving the
-    /// high bit of each byte to stop at (the lowest flag must be the first such byte), then the
-    /// tail byte by byte with `bytes`. The index of the first stop, or `bytes.count`.
-    @inline(__always)
+    /// The scan every search above is: sixteen bytes at a time while sixteen remain, `vectors`
+    /// marking the bytes to stop at, then the tail byte by byte with `bytes` (an eight-byte step
+    /// between them cost more than it saved: 23,614 against 23,513). The index of the first stop,
+    /// or `bytes.count`.
+    @_transparent
     private static func firstStop(
-        in buffer: UnsafeRawBufferPointer, from start: Int, words: (UInt64) -> UInt64, bytes stops: (UInt8) -> Bool
+        in buffer: UnsafeRawBufferPointer, from start: Int, vectors: (SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>,
+        bytes stops: (UInt8) -> Bool
     ) -> Int {
         var index = start
         let count = buffer.count
-        while index + 8 <= count {
-            let flags = words(buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            if flags != 0 { return index + firstFlagged(flags) }
-            index += 8
+        while index + 16 <= count {
+            let marked = vectors(buffer.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self))
+            // Each marked byte as 0xFF, read as two words (little-endian: the first byte is the
+            // lowest), as Swift's SIMD types have no movemask.
+            let halves = unsafeBitCast(
+                SIMD16<UInt8>(repeating: 0).replacing(with: 0xFF, where: marked), to: SIMD2<UInt64>.self)
+            if halves[0] != 0 { return index + firstFlagged(halves[0]) }
+            if halves[1] != 0 { return index + 8 + firstFlagged(halves[1]) }
+            index += 16
         }
         while index < count {
             if stops(buffer[index]) { return index }
