@@ -83,6 +83,24 @@ import Testing
         }
     }
 
+    /// The target run ends at the first byte outside 0x21–0x7E: every byte value at every
+    /// position of a vector and of the tail, from several starts.
+    @Test func targetRunEndsAtTheFirstNonVisibleByte() {
+        let filler = Array("/a/b?c=d&e=%20~!*'();:@+$,[]".utf8)
+        for position in 0..<filler.count {
+            for value in 0...255 {
+                var bytes = filler
+                bytes[position] = UInt8(value)
+                bytes.withUnsafeBytes { raw in
+                    for start in [0, 1, 5, position] where start <= position {
+                        let expected = bytes[start...].firstIndex { $0 <= 0x20 || $0 >= 0x7F } ?? bytes.count
+                        #expect(ByteScan.endOfTargetRun(in: raw, from: start) == expected, "\(value) at \(position) from \(start)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Literals of every length around the word size, against each case and a one-byte change.
     @Test(arguments: ["te", "host", "upgrade", "trailer", "keep-alive", "content-length", "transfer-encoding"])
     func equalsIgnoringCaseWordByWord(_ name: String) {

@@ -71,6 +71,16 @@ enum ByteScan {
             bytes: { $0 < 0x20 || $0 == 0x7F })
     }
 
+    /// The index of the first byte at or after `start` that is not VCHAR (0x21–0x7E), or
+    /// `bytes.count`: where a request target ends.
+    @_transparent
+    static func endOfTargetRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        firstStop(
+            in: bytes, from: start,
+            vectors: { $0 .<= splat(0x20) .| $0 .>= splat(0x7F) },
+            bytes: { $0 <= 0x20 || $0 >= 0x7F })
+    }
+
     /// The scan every search above is: sixteen bytes at a time while sixteen remain, `vectors`
     /// marking the bytes to stop at, then the tail byte by byte with `bytes` (an eight-byte step
     /// between them cost more than it saved: 23,614 against 23,513). The index of the first stop,

@@ -219,7 +219,7 @@ public struct HeadParser {
         head.method = Int32(start)..<Int32(index)
         index += 1
         let targetStart = index
-        while index < bytes.count, bytes[index] > 0x20, bytes[index] < 0x7F { index += 1 }
+        index = ByteScan.endOfTargetRun(in: bytes, from: index)
         guard index < bytes.count else { throw Self.endsEarly }
         guard index > targetStart else { throw .malformed("missing request target") }
         guard bytes[index] == UInt8(ascii: " ") else { throw .malformed("invalid character in request target") }
@@ -254,7 +254,7 @@ public struct HeadParser {
         default:
             throw .malformed("invalid request target")
         }
-        guard !target[index...].contains(UInt8(ascii: "#")) else {
+        guard ByteScan.firstIndex(of: UInt8(ascii: "#"), in: target, from: index) == nil else {
             throw .malformed("invalid character in request target")
         }
     }
