@@ -398,7 +398,10 @@ public struct HeadParser {
                 throw .malformed("obsolete line folding")
             }
             index = ByteScan.endOfNameRun(in: bytes, from: index)
-            while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            // Usually the colon; otherwise other token characters may go on.
+            if index < count, bytes[index] != UInt8(ascii: ":") {
+                while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            }
             guard index < count else { throw Self.endsEarly }
             let nameEnd = index
             guard nameEnd > lineStart else { throw .malformed("invalid header field name") }
