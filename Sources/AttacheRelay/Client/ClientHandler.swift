@@ -21,8 +21,9 @@ final class ClientHandler: ChannelInboundHandler {
     /// connect that was pending when it ended).
     var spareExchange: Exchange?
     var clientAddress = "-"
-    /// The head or idle timeout, whichever the machine wants (made when the channel is added).
-    var timer: DeadlineTimer?
+    /// The head or idle timeout, whichever the machine wants (it calls back once the handler is
+    /// added; the loop's event loop is the channel's).
+    let timer: DeadlineTimer
     var timerKind: ClientConnectionStateMachine.TimerKind?
     /// `machine.exchangesStarted` when the timer was set.
     var timerExchanges = 0
@@ -48,6 +49,7 @@ final class ClientHandler: ChannelInboundHandler {
 
     init(loop: LoopState) {
         self.loop = loop
+        self.timer = DeadlineTimer(eventLoop: loop.eventLoop)
         self.machine = ClientConnectionStateMachine(
             limits: loop.configuration.limits, maximumBufferedBytes: loop.configuration.maximumBufferedBytes)
     }
@@ -58,8 +60,8 @@ final class ClientHandler: ChannelInboundHandler {
         self.context = context
         allocator = context.channel.allocator
         // Unowned, not weak: a weak reference gives the handler a side table, and every retain
-        // and release of it takes the runtime's slow path. The timer dies in `handlerRemoved`.
-        timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timerExpired() }
+        // and release of it takes the runtime's slow path. The callback goes in `handlerRemoved`.
+        timer.expired = { [unowned self] in self.timerExpired() }
     }
 
     /// The handler holds its context and the context its handler: letting go of the context here
@@ -67,8 +69,7 @@ final class ClientHandler: ChannelInboundHandler {
     /// Nothing calls in after this: the timer was cancelled, the upstream abandoned and the loop
     /// told in `channelInactive`.
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        timer.close()
         // An upstream still attached must stop reporting here (it holds this handler strongly).
         exchange?.upstream?.abandon()
         heldHead = nil
@@ -83,7 +84,7 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
+        timer.cancel()
         lingering?.cancel()
         lingering = nil
         timerKind = nil
@@ -294,7 +295,7 @@ final class ClientHandler: ChannelInboundHandler {
     /// Closes once everything written so far has reached the socket: the output first, then,
     /// after lingering, the whole connection.
     func closeAfterFlush() {
-        timer?.cancel()
+        timer.cancel()
         timerKind = nil
         needsFlush = false
         writeHeldHead()
@@ -349,11 +350,11 @@ final class ClientHandler: ChannelInboundHandler {
         timerKind = wanted
         timerExchanges = exchanges
         guard let kind = wanted else {
-            timer?.set(nil)
+            timer.set(nil)
             return
         }
         let delay = kind == .idle ? loop.configuration.idleTimeout : loop.configuration.headTimeout
-        timer?.set(after: delay)
+        timer.set(after: delay)
     }
 
     private func timerExpired() {

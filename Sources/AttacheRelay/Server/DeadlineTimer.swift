@@ -12,16 +12,21 @@ final class DeadlineTimer {
     private var deadline: NIODeadline?
     private var pending: Scheduled<Void>?
     private var pendingAt = NIODeadline.distantFuture
-    private let expired: () -> Void
+    /// `close` was called: the timer never arms again.
+    private var closed = false
+    /// Runs on the loop once the deadline has passed. Settable, so the owner can make the timer
+    /// when it is made itself and keep it in a `let` (reading an optional `var` to call it
+    /// retained and released the timer every time), and give the callback once it can.
+    var expired: () -> Void
 
-    /// `expired` runs on the loop once the deadline has passed.
-    init(eventLoop: EventLoop, expired: @escaping () -> Void) {
+    init(eventLoop: EventLoop, expired: @escaping () -> Void = {}) {
         self.eventLoop = eventLoop
         self.expired = expired
     }
 
     /// Sets (or, with `nil`, clears) the deadline.
     func set(_ newDeadline: NIODeadline?) {
+        guard !closed else { return }
         deadline = newDeadline
         guard let newDeadline else { return }  // a pending task will fire and find nothing to do
         if pending != nil && pendingAt <= newDeadline { return }  // it fires in time and re-arms
@@ -39,6 +44,13 @@ final class DeadlineTimer {
         deadline = nil
         pending?.cancel()
         pending = nil
+    }
+
+    /// Cancels for good and lets go of the callback (its owner is going away).
+    func close() {
+        cancel()
+        closed = true
+        expired = {}
     }
 
     private func arm(_ at: NIODeadline) {

@@ -16,7 +16,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     var delegate: UpstreamDelegate?
     unowned let pool: UpstreamPool
     /// The response timeout, restarted by each read (made when the channel is added).
-    private var timer: DeadlineTimer?
+    /// Calls back once the handler is added (see `ClientHandler.timer`).
+    private let timer: DeadlineTimer
     /// Kept here: reading it through the unowned pool retained and released the pool each time.
     private let responseTimeout: TimeAmount
     /// Reads are paused by turning auto-read off (see `ClientHandler`).
@@ -24,6 +25,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     init(pool: UpstreamPool, limits: HeadLimits) {
         self.pool = pool
+        self.timer = DeadlineTimer(eventLoop: pool.eventLoop)
         self.responseTimeout = pool.configuration.responseTimeout
         self.machine = UpstreamConnectionStateMachine(limits: limits)
     }
@@ -89,7 +91,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func close() {
         machine.closed()
-        timer?.cancel()
+        timer.cancel()
         context?.close(promise: nil)
     }
 
@@ -110,7 +112,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         // Unowned, not weak (see `delegate`): the timer is cancelled when the handler is removed.
-        timer = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.timedOut() }
+        timer.expired = { [unowned self] in self.timedOut() }
         isActive = context.channel.isActive
     }
 
@@ -127,8 +129,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.context = nil
         isActive = false
         delegate = nil
-        timer?.cancel()
-        timer = nil
+        timer.close()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -153,7 +154,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
-        timer?.cancel()
+        timer.cancel()
         perform(machine.inputClosed())
         machine.closed()
         pool.remove(self)
@@ -212,7 +213,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func endExchange(reusable: Bool) -> UpstreamDelegate? {
         let delegate = self.delegate
         self.delegate = nil
-        timer?.set(nil)
+        timer.set(nil)
         if reusable {
             pool.release(self)
         } else {
@@ -225,9 +226,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// since the last progress.
     private func updateTimer() {
         guard machine.wantsTimer, context != nil else {
-            timer?.set(nil)
+            timer.set(nil)
             return
         }
-        timer?.set(after: responseTimeout)
+        timer.set(after: responseTimeout)
     }
 }
