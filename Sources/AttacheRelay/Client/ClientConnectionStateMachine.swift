@@ -356,8 +356,13 @@ struct ClientConnectionStateMachine {
             return .reject(error)
         case .complete:
             parser.reset()
-            let headBytes = inbound!.readSlice(length: head.length)!
-            if inbound!.readableBytes == 0 { inbound = nil }
+            // Usually the read held this head and nothing more: the buffer itself goes on.
+            let headBytes: ByteBuffer
+            if readable == head.length {
+                headBytes = inbound.take()!
+            } else {
+                headBytes = inbound!.readSlice(length: head.length)!
+            }
             requestFramer = BodyFramer(BodyFraming.request(head))
             // A request without a body is complete with its head: no `requestEnded` follows.
             let complete = requestFramer.isComplete
