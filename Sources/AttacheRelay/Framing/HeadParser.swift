@@ -464,7 +464,15 @@ public struct HeadParser {
                 field.flags.formUnion([.transferEncoding, .hopByHop])
             case .connection:
                 field.flags.insert(.hopByHop)
-                try readConnection(value, offset: valueStart, into: &head)
+                // The usual values, whole (the value comes without surrounding whitespace): one
+                // comparison here instead of a call and the token loop.
+                if equalsIgnoringCase(value, "keep-alive") {
+                    head.connectionKeepAlive = true
+                } else if equalsIgnoringCase(value, "close") {
+                    head.connectionClose = true
+                } else {
+                    try readConnection(value, offset: valueStart, into: &head)
+                }
             case .keepAlive, .proxyConnection, .te, .trailer:
                 field.flags.insert(.hopByHop)
             case .upgrade:
@@ -522,16 +530,6 @@ public struct HeadParser {
     private mutating func readConnection(
         _ value: UnsafeRawBufferPointer, offset: Int, into head: inout HTTPHead
     ) throws(HeadError) {
-        // The usual values, whole (the value comes without surrounding whitespace): one
-        // comparison instead of the token loop.
-        if equalsIgnoringCase(value, "keep-alive") {
-            head.connectionKeepAlive = true
-            return
-        }
-        if equalsIgnoringCase(value, "close") {
-            head.connectionClose = true
-            return
-        }
         var index = 0
         while index < value.count {
             while index < value.count, value[index] == UInt8(ascii: " ") || value[index] == UInt8(ascii: "\t")
