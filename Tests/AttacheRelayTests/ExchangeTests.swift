@@ -1,9 +1,9 @@
 import AttacheRules
-import AttacheTelemetry
 import NIOCore
 import Testing
 
 @testable import AttacheRelay
+@testable import AttacheTelemetry
 
 /// A connection begins the next request with its finished exchange instead of allocating one:
 /// it must then be indistinguishable from a new exchange begun with the same request, property by
@@ -33,7 +33,7 @@ import Testing
         let (secondHead, secondBytes) = head("GET /b/../c HTTP/1.1\r\nHost: b\r\n\r\n")
         let start = NIODeadline.uptimeNanoseconds(42)
 
-        let reused = Exchange(table: table)
+        let reused = Exchange(table: table, plan: .empty)
         reused.begin(
             head: firstHead, headBytes: firstBytes, table: table, plan: .empty, start: .now(), requestNumber: 1,
             normalizedPath: nil, pathRange: 5..<7, isHeadRequest: false, upgradeRequested: true, requestEnded: false)
@@ -53,13 +53,37 @@ import Testing
             head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestNumber: 2,
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false,
             requestEnded: true)
-        let fresh = Exchange(table: table)
+        let fresh = Exchange(table: table, plan: .empty)
         fresh.begin(
             head: secondHead, headBytes: secondBytes, table: other, plan: .empty, start: start, requestNumber: 2,
             normalizedPath: Array("/c".utf8), pathRange: 4..<11, isHeadRequest: true, upgradeRequested: false,
             requestEnded: true)
         #expect(properties(reused) == properties(fresh))
         #expect(properties(fresh).count == 21)
+    }
+}
+
+extension ExchangeTests {
+    /// The record plan goes with the rule table: a reused exchange keeps both while the table is
+    /// the same (without asking for the plan), and takes the new plan with a new table.
+    @Test func planFollowsTheTable() throws {
+        let table = try #require(RuleLoader().load(text: "rules:\n  - name: a\n    record: true\n").table)
+        let reloaded = try #require(RuleLoader().load(text: "rules:\n  - name: a\n    record: true\n").table)
+        let exchange = Exchange(table: table, plan: RecordPlan(slots: [3]))
+        func begin(_ table: RuleTable, _ plan: RecordPlan, planAsked: inout Bool) {
+            exchange.begin(
+                head: HTTPHead(), headBytes: ByteBuffer(), table: table,
+                plan: { planAsked = true; return plan }(), start: .now(), requestNumber: 1, normalizedPath: nil,
+                pathRange: 0..<0, isHeadRequest: false, upgradeRequested: false, requestEnded: true)
+        }
+        var asked = false
+        begin(table, RecordPlan(slots: [5]), planAsked: &asked)
+        #expect(!asked)
+        #expect(exchange.plan.slot(forRule: 0) == 3)
+        begin(reloaded, RecordPlan(slots: [5]), planAsked: &asked)
+        #expect(asked)
+        #expect(exchange.table === reloaded)
+        #expect(exchange.plan.slot(forRule: 0) == 5)
     }
 }
 

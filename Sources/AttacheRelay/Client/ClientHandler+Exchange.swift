@@ -25,7 +25,7 @@ extension ClientHandler {
         // was pending when it ended).
         var spare: Exchange? = nil
         swap(&spare, &spareExchange)
-        let exchange = isKnownUniquelyReferenced(&spare) ? spare! : Exchange(table: table)
+        let exchange = isKnownUniquelyReferenced(&spare) ? spare! : Exchange(table: table, plan: loop.plan)
         exchange.begin(
             head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
             requestNumber: loop.nextRequestNumber(), normalizedPath: normalizedPath, pathRange: pathRange,

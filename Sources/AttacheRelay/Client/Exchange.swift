@@ -15,7 +15,7 @@ final class Exchange {
     /// The table the exchange started with: a reload never changes the rules mid-exchange.
     private(set) var table: RuleTable
     /// Where the table's `record` actions go.
-    private(set) var plan = RecordPlan.empty
+    private(set) var plan: RecordPlan
     private(set) var start = NIODeadline.uptimeNanoseconds(0)
     /// The loop's number for the request: with the loop's prefix, its `RequestID` (kept apart so
     /// beginning an exchange does not retain and release the prefix string).
@@ -42,24 +42,29 @@ final class Exchange {
     var respondingRule: String?
     var firstResponseByte: NIODeadline?
 
-    /// An exchange not begun yet: `begin` gives it its request.
-    init(table: RuleTable) {
+    /// An exchange not begun yet: `begin` gives it its request. `plan` is `table`'s.
+    init(table: RuleTable, plan: RecordPlan) {
         self.table = table
+        self.plan = plan
     }
 
     /// Makes this the exchange of a new request. Every property is set again, so a finished
     /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
     func begin(
-        head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: RecordPlan, start: NIODeadline, requestNumber: UInt64,
+        head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: @autoclosure () -> RecordPlan,
+        start: NIODeadline, requestNumber: UInt64,
         normalizedPath: [UInt8]?, pathRange: Range<Int32>, isHeadRequest: Bool, upgradeRequested: Bool,
         requestEnded: Bool
     ) {
         hasBody = BodyFraming.request(head) != .none
         self.head = head
         self.headBytes = headBytes
-        // Usually the same table as last time: assigning it anyway retains and releases it.
-        if self.table !== table { self.table = table }
-        self.plan = plan
+        // Usually the same table as last time: assigning it (and its plan, which changes with
+        // it) anyway retains and releases them.
+        if self.table !== table {
+            self.table = table
+            self.plan = plan()
+        }
         self.start = start
         self.requestNumber = requestNumber
         self.normalizedPath = normalizedPath
