@@ -15,8 +15,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// side tables, which sent every retain and release of them through the runtime's slow path.
     var delegate: UpstreamDelegate?
     unowned let pool: UpstreamPool
-    /// The response timeout, restarted by each read (made when the channel is added).
-    /// Calls back once the handler is added (see `ClientHandler.timer`).
+    /// The response timeout, restarted by each read; it calls back once the handler is added
+    /// (see `ClientHandler.timer`).
     private let timer: DeadlineTimer
     /// Kept here: reading it through the unowned pool retained and released the pool each time.
     private let responseTimeout: TimeAmount
