@@ -23,9 +23,8 @@ extension ClientHandler {
         let expectOther = head.expectOther
         // The finished exchange begins this one, unless something still holds it (a connect that
         // was pending when it ended).
-        var spare: Exchange? = nil
-        swap(&spare, &spareExchange)
-        let exchange = isKnownUniquelyReferenced(&spare) ? spare! : Exchange(table: table, plan: loop.plan)
+        var spare = spareExchange.take()
+        let exchange = isKnownUniquelyReferenced(&spare) ? spare.take()! : Exchange(table: table, plan: loop.plan)
         exchange.begin(
             head: head, headBytes: headBytes, table: table, plan: loop.plan, start: .now(),
             requestNumber: loop.nextRequestNumber(), normalizedPath: normalizedPath, pathRange: pathRange,
