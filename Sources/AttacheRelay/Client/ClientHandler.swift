@@ -181,9 +181,8 @@ final class ClientHandler: ChannelInboundHandler {
             exchange.upstream = nil
             respondWithError(exchange, status: 400, detail: reason)
         case .exchangeFinished(let keepAlive):
-            guard let finished = exchange else { return }
+            guard let finished = exchange.take() else { return }
             complete(finished)
-            exchange = nil
             finished.upstream?.abandon()
             finished.upstream = nil
             machine.recycle(finished.takeHead())
