@@ -60,41 +60,42 @@ import Testing
     }
 
     /// The name run ends at the first byte that is not a letter, digit or "-": every byte
-    /// value at every position of a word and of the tail, from every start, against the
+    /// value at every position of a vector and of the tail, from several starts, against the
     /// byte-by-byte definition (the range edges: "/" "0" "9" ":" "@" "A" "Z" "[" "`" "a" "z" "{",
-    /// "," "-" ".", and values whose high bit or 0x20 bit would fool a word-wise test).
+    /// "," "-" ".", and values whose high bit or 0x20 bit would fool a lane-wise range test).
     @Test func nameRunEndsAtTheFirstOtherByte() {
         func isNameByte(_ byte: UInt8) -> Bool {
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
         }
-        let filler = Array("Content-Type-X-Forwarded-9".utf8)
-        for position in 0..<filler.count {
-            for value in 0...255 {
-                var bytes = filler
-                bytes[position] = UInt8(value)
-                bytes.withUnsafeBytes { raw in
-                    for start in [0, 1, 5, position] where start <= position {
-                        let expected = bytes[start...].firstIndex { !isNameByte($0) } ?? bytes.count
-                        #expect(ByteScan.endOfNameRun(in: raw, from: start) == expected, "\(value) at \(position) from \(start)")
-                    }
-                }
-            }
+        runEndsAtTheFirstStop(filler: "Content-Type-X-Forwarded-9", stops: { !isNameByte($0) }) {
+            ByteScan.endOfNameRun(in: $0, from: $1)
         }
     }
 
     /// The target run ends at the first byte outside 0x21–0x7E: every byte value at every
     /// position of a vector and of the tail, from several starts.
     @Test func targetRunEndsAtTheFirstNonVisibleByte() {
-        let filler = Array("/a/b?c=d&e=%20~!*'();:@+$,[]".utf8)
+        runEndsAtTheFirstStop(filler: "/a/b?c=d&e=%20~!*'();:@+$,[]", stops: { $0 <= 0x20 || $0 >= 0x7F }) {
+            ByteScan.endOfTargetRun(in: $0, from: $1)
+        }
+    }
+
+    /// `scan` against `stops`, byte by byte: every byte value at every position of `filler`, from
+    /// its start, from 1 and 5 (so the sixteen-byte steps fall differently around the position)
+    /// and from the position itself.
+    func runEndsAtTheFirstStop(
+        filler: String, stops: (UInt8) -> Bool, scan: (UnsafeRawBufferPointer, Int) -> Int
+    ) {
+        let filler = Array(filler.utf8)
         for position in 0..<filler.count {
             for value in 0...255 {
                 var bytes = filler
                 bytes[position] = UInt8(value)
                 bytes.withUnsafeBytes { raw in
                     for start in [0, 1, 5, position] where start <= position {
-                        let expected = bytes[start...].firstIndex { $0 <= 0x20 || $0 >= 0x7F } ?? bytes.count
-                        #expect(ByteScan.endOfTargetRun(in: raw, from: start) == expected, "\(value) at \(position) from \(start)")
+                        let expected = bytes[start...].firstIndex(where: stops) ?? bytes.count
+                        #expect(scan(raw, start) == expected, "\(value) at \(position) from \(start)")
                     }
                 }
             }

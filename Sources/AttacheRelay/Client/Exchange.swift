@@ -48,8 +48,9 @@ final class Exchange {
         self.plan = plan
     }
 
-    /// Makes this the exchange of a new request. Every property is set again, so a finished
-    /// exchange begins the next one exactly as a new one would (`ExchangeTests` compares them).
+    /// Makes this the exchange of a new request. Every property is set again (the table and its
+    /// plan when the table changed), so a finished exchange begins the next one exactly as a new
+    /// one would (`ExchangeTests` compares them).
     func begin(
         head: consuming HTTPHead, headBytes: ByteBuffer, table: RuleTable, plan: @autoclosure () -> RecordPlan,
         start: NIODeadline, requestNumber: UInt64,

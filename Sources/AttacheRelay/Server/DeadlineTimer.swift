@@ -17,11 +17,10 @@ final class DeadlineTimer {
     /// Runs on the loop once the deadline has passed. Settable, so the owner can make the timer
     /// when it is made itself and keep it in a `let` (reading an optional `var` to call it
     /// retained and released the timer every time), and give the callback once it can.
-    var expired: () -> Void
+    var expired: () -> Void = {}
 
-    init(eventLoop: EventLoop, expired: @escaping () -> Void = {}) {
+    init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
-        self.expired = expired
     }
 
     /// Sets (or, with `nil`, clears) the deadline.

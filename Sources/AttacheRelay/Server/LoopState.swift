@@ -40,7 +40,7 @@ final class LoopState {
     private var flushScheduled = false
     private var requestCounter: UInt64 = 0
     /// The first part of every request id on this loop (`RequestID`).
-    let requestIDPrefix: String
+    private let requestIDPrefix: String
     /// Client connections open on this loop, for draining.
     var clients: [ObjectIdentifier: ClientHandler] = [:]
     private(set) var draining = false
