@@ -161,6 +161,32 @@ import Testing
         }
     }
 
+    /// Fields are gathered sixteen at a time and a reused head keeps its storage: heads of 40,
+    /// 3, 16 and 17 fields parsed into one head each come out whole and in order, with nothing
+    /// left from the one before; the field limit holds across batches (exactly 33 of 33 allowed).
+    @Test func fieldsAcrossBatchesAndReusedHeads() throws {
+        var parser = HeadParser(limits: HeadLimits(maximumFields: 33))
+        var head = HTTPHead()
+        for count in [40, 3, 16, 17, 33, 34, 1] {
+            let names = ["Host"] + (1..<count).map { "X-Field-\($0)" }
+            let message = "GET / HTTP/1.1\r\n" + names.map { "\($0): value \($0)\r\n" }.joined() + "\r\n"
+            let bytes = Array(message.utf8)
+            parser.reset()
+            let outcome = bytes.withUnsafeBytes { parser.parseRequest($0, into: &head) }
+            guard count <= 33 else {
+                #expect(outcome == .invalid(.headerTooLarge("more than 33 header fields")))
+                continue
+            }
+            #expect(outcome == .complete)
+            #expect(head.fieldCount == count)
+            #expect(head.fields.map { text(bytes, $0.name) } == names)
+            #expect(head.fields.map { text(bytes, $0.value) } == names.map { "value \($0)" })
+            #expect(head.fields.map { text(bytes, $0.line) } == names.map { "\($0): value \($0)\r\n" })
+            #expect(head.withFields { Array($0.map(\.name)) } == head.fields.map(\.name))
+            #expect(head.hopByHopCount == 0 && head.fieldsEnd == bytes.count - 2)
+        }
+    }
+
     @Test func resumesAcrossReadsByteByByte() throws {
         let message = Array("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello".utf8)
         var parser = HeadParser()

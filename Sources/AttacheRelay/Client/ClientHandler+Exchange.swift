@@ -87,8 +87,10 @@ extension ClientHandler {
     func withRequestView<Result>(_ exchange: Exchange, _ body: (RequestView) -> Result) -> Result {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
             loop.headerFields.removeAllKeepingCapacity()
-            for field in exchange.head.fields where field.slot >= 0 {
-                loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
+            exchange.head.withFields { fields in
+                for field in fields where field.slot >= 0 {
+                    loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
+                }
             }
             let method = slice(bytes, exchange.head.method)
             return loop.headerFields.withUnsafeBufferPointer { fields in

@@ -378,12 +378,31 @@ public struct HeadParser {
     private mutating func parseFields(
         _ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout HTTPHead, table: RuleTable?
     ) throws(HeadError) -> Int {
+        // Fields are gathered on the stack and added to the head's array a batch at a time: an
+        // append per field checked the array's uniqueness and capacity each time.
+        try withUnsafeTemporaryAllocation(of: HTTPHead.Field.self, capacity: Self.batch) {
+            (batch) throws(HeadError) -> Int in
+            try parseFields(bytes, from: start, into: &head, table: table, batch: batch.baseAddress!)
+        }
+    }
+
+    /// Fields gathered before they are added to the head together (a stack buffer of 512 bytes).
+    private static let batch = 16
+
+    @inline(__always)
+    private mutating func parseFields(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout HTTPHead, table: RuleTable?,
+        batch: UnsafeMutablePointer<HTTPHead.Field>
+    ) throws(HeadError) -> Int {
         connectionTokens.removeAllKeepingCapacity()
         var index = start
         let count = bytes.count
         precondition(count <= Int(Int32.max), "a head's offsets are 32-bit")
         var contentLengthSeen = false
         var transferEncodingSeen = false
+        var gathered = 0
+        var allowed = limits.maximumFields - head.fields.count
+        var hopByHop = 0
         // Looked up once per head: a call per field retained and released the table.
         let slots = table.flatMap { $0.readsRequestHeaders ? $0 : nil }
         while true {
@@ -432,9 +451,10 @@ public struct HeadParser {
                 valueEnd -= 1
             }
             index += 2
-            guard head.fields.count < limits.maximumFields else {
+            guard allowed > 0 else {
                 throw .headerTooLarge("more than \(limits.maximumFields) header fields")
             }
+            allowed -= 1
             // In order by construction (line start ≤ name end < value start ≤ value end ≤ line
             // end) and within Int32 (checked once per head above): no per-field traps.
             var field = HTTPHead.Field(
@@ -462,8 +482,10 @@ public struct HeadParser {
                 head.hasTransferEncoding = true
                 head.chunked = try finalCodingIsChunked(value)
                 field.flags.formUnion([.transferEncoding, .hopByHop])
+                hopByHop += 1
             case .connection:
                 field.flags.insert(.hopByHop)
+                hopByHop += 1
                 // The usual values, whole (the value comes without surrounding whitespace): one
                 // comparison here instead of a call and the token loop.
                 if equalsIgnoringCase(value, "keep-alive") {
@@ -475,8 +497,10 @@ public struct HeadParser {
                 }
             case .keepAlive, .proxyConnection, .te, .trailer:
                 field.flags.insert(.hopByHop)
+                hopByHop += 1
             case .upgrade:
                 field.flags.formUnion([.upgrade, .hopByHop])
+                hopByHop += 1
             case .expect:
                 field.flags.insert(.expect)
                 if equalsIgnoringCase(value, "100-continue") { head.expectContinue = true } else { head.expectOther = true }
@@ -488,11 +512,17 @@ public struct HeadParser {
                 break
             }
             if let slots, let slot = slots.requestHeaderSlot(name) { field.slot = Int32(slot) }
-            head.fields.append(field)
+            (batch + gathered).initialize(to: field)
+            gathered += 1
+            if gathered == Self.batch {
+                head.appendFields(UnsafeBufferPointer(start: batch, count: gathered))
+                gathered = 0
+            }
         }
+        if gathered > 0 { head.appendFields(UnsafeBufferPointer(start: batch, count: gathered)) }
         head.fieldsEnd = index
+        head.hopByHopCount = hopByHop
         if !connectionTokens.isEmpty { markListedFields(bytes, &head) }
-        head.hopByHopCount = head.fields.reduce(0) { $0 + ($1.flags.contains(.hopByHop) ? 1 : 0) }
         return index + 2
     }
 
@@ -518,7 +548,8 @@ public struct HeadParser {
             for token in connectionTokens {
                 let listed = UnsafeRawBufferPointer(rebasing: bytes[Int(token.lowerBound)..<Int(token.upperBound)])
                 if equalsIgnoringCase(name, listed) {
-                    head.fields[index].flags.insert(.hopByHop)
+                    if !field.flags.contains(.hopByHop) { head.hopByHopCount += 1 }
+                    head.insertFlags(.hopByHop, atField: index)
                     break
                 }
             }

@@ -81,7 +81,7 @@ public enum HeadWriter {
             HeadBytes.write(into: &out, bound: bound) { out in
                 out.append("HTTP/1.1")
                 // From the space after the version to the end of the status line.
-                let statusLineEnd = head.fields.first.map { $0.line.lowerBound } ?? Int32(head.fieldsEnd)
+                let statusLineEnd = head.withFields { $0.first.map { $0.line.lowerBound } } ?? Int32(head.fieldsEnd)
                 out.append(slice(source, 8..<statusLineEnd))
                 appendKeptLines(of: head, from: source, into: &out) { field in
                     field.flags.contains(.upgrade) ? connection == .upgrade : !field.flags.contains(.hopByHop)
@@ -136,13 +136,15 @@ public enum HeadWriter {
     ) {
         var runStart: Int32? = nil
         var runEnd: Int32 = 0
-        for field in head.fields {
-            if keep(field) {
-                if runStart == nil { runStart = field.line.lowerBound }
-                runEnd = field.line.upperBound
-            } else if let start = runStart {
-                out.append(slice(source, start..<runEnd))
-                runStart = nil
+        head.withFields { fields in
+            for field in fields {
+                if keep(field) {
+                    if runStart == nil { runStart = field.line.lowerBound }
+                    runEnd = field.line.upperBound
+                } else if let start = runStart {
+                    out.append(slice(source, start..<runEnd))
+                    runStart = nil
+                }
             }
         }
         if let start = runStart { out.append(slice(source, start..<runEnd)) }
