@@ -86,14 +86,8 @@ extension ClientHandler {
     /// Calls `body` with a `RequestView` of the exchange's request (header fields by slot).
     func withRequestView<Result>(_ exchange: Exchange, _ body: (RequestView) -> Result) -> Result {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
-            loop.headerFields.removeAllKeepingCapacity()
-            exchange.head.withFields { fields in
-                for field in fields where field.slot >= 0 {
-                    loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
-                }
-            }
             let method = slice(bytes, exchange.head.method)
-            return loop.headerFields.withUnsafeBufferPointer { fields in
+            func view(_ fields: UnsafeBufferPointer<HeaderField>) -> Result {
                 if let normalized = exchange.normalizedPath {
                     return normalized.withUnsafeBytes { path in
                         body(RequestView(method: method, path: path, headers: fields))
@@ -101,6 +95,15 @@ extension ClientHandler {
                 }
                 return body(RequestView(method: method, path: slice(bytes, exchange.pathRange), headers: fields))
             }
+            // No field has a slot unless a rule reads request headers.
+            guard exchange.table.readsRequestHeaders else { return view(UnsafeBufferPointer(start: nil, count: 0)) }
+            loop.headerFields.removeAllKeepingCapacity()
+            exchange.head.withFields { fields in
+                for field in fields where field.slot >= 0 {
+                    loop.headerFields.append(HeaderField(slot: Int(field.slot), value: slice(bytes, field.value)))
+                }
+            }
+            return loop.headerFields.withUnsafeBufferPointer(view)
         }
     }
 
