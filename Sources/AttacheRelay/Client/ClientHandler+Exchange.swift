@@ -112,7 +112,7 @@ extension ClientHandler {
     /// went through the runtime's generic tuple witnesses (≈ 300 instructions per replaced
     /// response).
     func withRequestContext<Result>(
-        _ exchange: Exchange, responseHead: HTTPHead? = nil, responseBytes: ByteBuffer? = nil,
+        _ exchange: Exchange, responseHead: UnsafePointer<HTTPHead>? = nil, responseBytes: ByteBuffer? = nil,
         _ body: (inout RequestContext) -> Result
     ) -> Result {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
@@ -203,7 +203,7 @@ extension ClientHandler {
     /// Sends a rule's response. `matchedStatus` is the status being replaced (response phase).
     func respondLocally(
         _ exchange: Exchange, template: ResponseTemplate, rule: Rule, matchedStatus: Int?,
-        responseHead: HTTPHead? = nil, responseBytes: ByteBuffer? = nil
+        responseHead: UnsafePointer<HTTPHead>? = nil, responseBytes: ByteBuffer? = nil
     ) {
         machine.respondedLocally()
         // Rendered into the loop's scratch arrays, then one head buffer: no allocation once warm.

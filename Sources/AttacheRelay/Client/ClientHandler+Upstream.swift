@@ -48,7 +48,11 @@ extension ClientHandler: UpstreamDelegate {
             let upstream = exchange.upstream
             exchange.upstream = nil
             upstream?.discardResponse()
-            respondLocally(exchange, template: template, rule: rule, matchedStatus: head.status, responseHead: head, responseBytes: bytes)
+            withUnsafePointer(to: head) { head in
+                respondLocally(
+                    exchange, template: template, rule: rule, matchedStatus: head.pointee.status, responseHead: head,
+                    responseBytes: bytes)
+            }
             runMachine()
             // The upstream no longer reports to this handler, so its read burst will not flush.
             flushIfNeeded()

@@ -16,7 +16,9 @@ struct RequestContext: TemplateContext {
     var clientAddress: String
     var status: Int?
     var origin: Origin?
-    var responseHead: HTTPHead?
+    /// The upstream's response head, lent for the call like the exchange (the head is large:
+    /// held as a value, it was copied twice per replaced response).
+    var responseHead: UnsafePointer<HTTPHead>?
     var responseBytes: UnsafeRawBufferPointer?
     var durationNanoseconds: Int64?
     var upstreamNanoseconds: Int64?
@@ -58,7 +60,7 @@ struct RequestContext: TemplateContext {
             output.append(contentsOf: respondingRule.utf8)
         case .responseHeader(let name, _):
             guard let responseHead, let responseBytes else { return false }
-            return RequestContext.appendField(named: name, of: responseHead, in: responseBytes, to: &output)
+            return RequestContext.appendField(named: name, of: responseHead.pointee, in: responseBytes, to: &output)
         case .durationMilliseconds:
             guard let durationNanoseconds else { return false }
             ValueFormatting.appendMilliseconds(nanoseconds: durationNanoseconds, to: &output)
