@@ -39,8 +39,10 @@ extension ClientHandler: UpstreamDelegate {
 
         // Response phase: a rule may replace the response.
         let table = exchange.table
-        let responder = !table.mayReplaceResponse(status: head.status) ? nil : withRequestView(exchange) { view in
-            table.firstResponseResponder(view, status: head.status, origin: .upstream, scratch: &loop.scratch)
+        // The status, not the head, goes into the closure: capturing the head copied it.
+        let status = head.status
+        let responder = !table.mayReplaceResponse(status: status) ? nil : withRequestView(exchange) { view in
+            table.firstResponseResponder(view, status: status, origin: .upstream, scratch: &loop.scratch)
         }
         if let index = responder, let template = table.rules[index].respond {
             let rule = table.rules[index]
@@ -50,7 +52,7 @@ extension ClientHandler: UpstreamDelegate {
             upstream?.discardResponse()
             withUnsafePointer(to: head) { head in
                 respondLocally(
-                    exchange, template: template, rule: rule, matchedStatus: head.pointee.status, responseHead: head,
+                    exchange, template: template, rule: rule, matchedStatus: status, responseHead: head,
                     responseBytes: bytes)
             }
             runMachine()
