@@ -380,14 +380,14 @@ public struct HeadParser {
     ) throws(HeadError) -> Int {
         // Fields are gathered on the stack and added to the head's array a batch at a time: an
         // append per field checked the array's uniqueness and capacity each time.
-        try withUnsafeTemporaryAllocation(of: HTTPHead.Field.self, capacity: Self.batch) {
+        try withUnsafeTemporaryAllocation(of: HTTPHead.Field.self, capacity: Self.batchSize) {
             (batch) throws(HeadError) -> Int in
             try parseFields(bytes, from: start, into: &head, table: table, batch: batch.baseAddress!)
         }
     }
 
     /// Fields gathered before they are added to the head together (a stack buffer of 512 bytes).
-    private static let batch = 16
+    private static let batchSize = 16
 
     @inline(__always)
     private mutating func parseFields(
@@ -401,7 +401,7 @@ public struct HeadParser {
         var contentLengthSeen = false
         var transferEncodingSeen = false
         var gathered = 0
-        var allowed = limits.maximumFields - head.fields.count
+        var allowed = limits.maximumFields - head.fieldCount
         var hopByHop = 0
         // Looked up once per head: a call per field retained and released the table.
         let slots = table.flatMap { $0.readsRequestHeaders ? $0 : nil }
@@ -514,7 +514,7 @@ public struct HeadParser {
             if let slots, let slot = slots.requestHeaderSlot(name) { field.slot = Int32(slot) }
             (batch + gathered).initialize(to: field)
             gathered += 1
-            if gathered == Self.batch {
+            if gathered == Self.batchSize {
                 head.appendFields(UnsafeBufferPointer(start: batch, count: gathered))
                 gathered = 0
             }
