@@ -86,11 +86,17 @@ class Bench:
         self.results = []
         www = os.path.join(self.work, "www")
         os.makedirs(www, exist_ok=True)
+        # The upstream's worker may run as another user (nginx started by root): it must be able
+        # to read the page, whatever the umask or a `mktemp -d` work directory allowed.
+        os.chmod(self.work, 0o755)
+        os.chmod(www, 0o755)
         with open(os.path.join(www, "index.html"), "w") as handle:
             handle.write("<!doctype html>\n<html><head><title>bench</title></head><body>\n"
                          + "<p>The upstream's small static page.</p>\n" * 12 + "</body></html>\n")
         with open(os.path.join(www, "1m.bin"), "wb") as handle:
             handle.write(bytes(range(256)) * 4096)
+        for page in ("index.html", "1m.bin"):
+            os.chmod(os.path.join(www, page), 0o644)
         self.rules_10k = os.path.join(self.work, "rules-10k")
         os.makedirs(self.rules_10k, exist_ok=True)
         shutil.copy(os.path.join(BENCH, "rules/404/404.yaml"), self.rules_10k)
@@ -212,9 +218,13 @@ class Bench:
                 client.sendall(request)
                 sockets.append(client)
             for client in sockets:
+                client.settimeout(10)
                 received = b""
                 while b"</html>" not in received:
-                    received += client.recv(65536)
+                    more = client.recv(65536)
+                    if not more:
+                        raise RuntimeError(f"{name} closed an idle-test connection: {received[:80]!r}")
+                    received += more
             time.sleep(0.5)
             rss = rss_kib(pid)
             before_close = rss
@@ -231,14 +241,21 @@ class Bench:
             for _ in range(attempts):
                 start = time.monotonic()
                 self.start_contender(name)
+                answer = b""
                 while True:
+                    # Bounded: a contender that never answers 200 (a broken upstream answers 403)
+                    # fails the scenario instead of being asked forever.
+                    if time.monotonic() - start > 30:
+                        raise RuntimeError(f"{name} gave no 200 within 30 s; last answer {answer[:40]!r}")
                     try:
                         with socket.create_connection(("127.0.0.1", self.port(name)), timeout=1) as client:
                             client.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                            if client.recv(64).startswith(b"HTTP/1.1 200"):
+                            answer = client.recv(64)
+                            if answer.startswith(b"HTTP/1.1 200"):
                                 break
                     except OSError:
-                        time.sleep(0.001)
+                        pass
+                    time.sleep(0.001)
                 samples.append((time.monotonic() - start) * 1000)
                 self.stop(name)
             self.results.append(dict(scenario="f", contender=name, startup_ms=statistics.median(samples)))
