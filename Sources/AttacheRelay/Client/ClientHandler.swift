@@ -60,7 +60,8 @@ final class ClientHandler: ChannelInboundHandler {
         self.context = context
         allocator = context.channel.allocator
         // Unowned, not weak: a weak reference gives the handler a side table, and every retain
-        // and release of it takes the runtime's slow path. The callback goes in `handlerRemoved`.
+        // and release of it takes the runtime's slow path. `handlerRemoved` drops the callback
+        // (`DeadlineTimer.close`).
         timer.expired = { [unowned self] in self.timerExpired() }
     }
 

@@ -36,7 +36,7 @@ enum ByteScan {
     /// The index of the first `byte` at or after `start`, or `nil`.
     @_transparent
     static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        let vector = SIMD16<UInt8>(repeating: byte)
+        let vector = splat(byte)
         let index = firstStop(in: bytes, from: start, vectors: { $0 .== vector }, bytes: { $0 == byte })
         return index < bytes.count ? index : nil
     }
