@@ -76,6 +76,27 @@ def rss_kib(pid):
     return total
 
 
+def cpu_ticks(pid):
+    """User and system CPU ticks (1/CLK_TCK s) of a process and its children (nginx's master +
+    worker), every thread included."""
+    user = system = 0
+    pids = [pid] + [int(child) for child in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as handle:
+                # The command name (field 2) may hold spaces: count from the closing parenthesis.
+                fields = handle.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+        except FileNotFoundError:
+            pass
+    return user, system
+
+
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
 class Bench:
     def __init__(self, options):
         self.options = options
@@ -193,13 +214,23 @@ class Bench:
                 for path in paths:
                     for connections in connection_counts:
                         for name in contenders:
+                            # The CPU the contender spent per request: unlike requests/s, it does
+                            # not depend on how wrk and the upstream share the other CPU.
+                            pid = self.processes["upstream" if name == "direct" else name].pid
+                            user_before, system_before = cpu_ticks(pid)
                             result = self.wrk(name, path, connections)
+                            user_after, system_after = cpu_ticks(pid)
+                            requests = max(result["requests"], 1)
                             result.update(scenario=scenario, contender=name, path=path, connections=connections,
-                                          round=round_number)
+                                          round=round_number,
+                                          user_us=(user_after - user_before) * TICK_US / requests,
+                                          cpu_us=(user_after + system_after - user_before - system_before)
+                                          * TICK_US / requests)
                             self.results.append(result)
                             log(f"{scenario} round {round_number} {name:12} {path:9} c{connections:<4} "
                                 f"{result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
                                 f"p99 {result['p99_us'] / 1000:6.2f} ms  "
+                                f"CPU {result['cpu_us']:5.2f} µs/req (user {result['user_us']:5.2f})  "
                                 f"errors {result['errors']}")
         finally:
             for name in contenders:
@@ -328,15 +359,18 @@ class Bench:
         lines = [f"# attache benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
                  f"{os.cpu_count()} cores; one worker thread per contender (CPU {CONTENDER_CPU}), wrk and the "
                  f"upstream on CPU {LOAD_CPU}; wrk -t1, {self.options.duration} s per run, "
-                 f"{self.options.rounds} interleaved rounds, medians.", ""]
+                 f"{self.options.rounds} interleaved rounds, medians. CPU µs/req: the contender's user + "
+                 f"system CPU time per request (user time in brackets), from /proc; for direct, the "
+                 f"upstream's, on the CPU it shares with wrk.", ""]
         tables = [("a", "(a) the 404 rule only"), ("b", "(b) plus 10,000 rules that do not match"),
                   ("c", "(c) record + log on every request, logs to files"), ("d", "(d) 1 MiB responses")]
         for scenario, title in tables:
             rows = [r for r in self.results if r.get("scenario") == scenario]
             if not rows:
                 continue
-            lines += [f"## {title}", "", "| path | conns | contender | req/s | p50 ms | p99 ms | × nginx | errors |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += [f"## {title}", "",
+                      "| path | conns | contender | req/s | p50 ms | p99 ms | × nginx | CPU µs/req (user) | errors |",
+                      "|---|---|---|---|---|---|---|---|---|"]
             keys = sorted({(r["path"], r["connections"]) for r in rows})
             for path, connections in keys:
                 nginx = self.median(scenario, "nginx", path, connections, "rps") or self.median(
@@ -350,8 +384,10 @@ class Bench:
                     errors = sum(r["errors"] for r in rows if r["contender"] == contender and r["path"] == path
                                  and r["connections"] == connections)
                     ratio = f"{rps / nginx:.2f}" if nginx else "–"
+                    cpu = self.median(scenario, contender, path, connections, "cpu_us")
+                    user = self.median(scenario, contender, path, connections, "user_us")
                     lines.append(f"| {path} | {connections} | {contender} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | "
-                                 f"{ratio} | {errors} |")
+                                 f"{ratio} | {cpu:.1f} ({user:.1f}) | {errors} |")
             lines.append("")
         for scenario, title, key, unit in [("e", "(e) RSS with 1,000 idle keep-alive connections", "rss_kib", "MiB"),
                                            ("f", "(f) start to first proxied response", "startup_ms", "ms"),
