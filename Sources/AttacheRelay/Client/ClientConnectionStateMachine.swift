@@ -119,8 +119,9 @@ struct ClientConnectionStateMachine {
     // MARK: Events
 
     /// Bytes from the client; call `nextAction` until it says `.wait`.
-    mutating func received(_ bytes: ByteBuffer) {
-        var bytes = bytes
+    /// Consumed: the read's buffer is kept as it comes, without a retain here and a release in
+    /// the handler.
+    mutating func received(_ bytes: consuming ByteBuffer) {
         switch state {
         case .head, .exchange, .tunnel:
             if inbound == nil {

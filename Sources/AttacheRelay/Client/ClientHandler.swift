@@ -187,7 +187,8 @@ final class ClientHandler: ChannelInboundHandler {
             finished.upstream?.abandon()
             finished.upstream = nil
             machine.recycle(finished.takeHead())
-            spareExchange = finished
+            // Moved, not copied: a copy retained it here and released the local at the end.
+            spareExchange = consume finished
             if keepAlive {
                 resumeReads()
             } else {

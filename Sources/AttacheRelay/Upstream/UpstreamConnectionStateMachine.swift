@@ -93,8 +93,9 @@ struct UpstreamConnectionStateMachine {
     }
 
     /// Bytes from the upstream; call `nextAction` until it says `.wait`.
-    mutating func received(_ bytes: ByteBuffer) {
-        var bytes = bytes
+    /// Consumed: the read's buffer is kept as it comes, without a retain here and a release in
+    /// the handler.
+    mutating func received(_ bytes: consuming ByteBuffer) {
         switch state {
         case .awaitingHead:
             receivedResponseBytes = true

@@ -31,10 +31,23 @@ public final class Template: Sendable {
         }
     }
 
+    /// What rendering walks: one piece per segment, a trivial value (binding a segment's array
+    /// or class payload retained and released it, ten atomic operations per render of a log
+    /// line with five values). `expression` is `nil` for literal bytes.
+    private struct Piece {
+        let literal: Range<Int>
+        let expression: Unmanaged<Expression>?
+    }
+
     /// The template as written.
     public let text: String
     public let use: TemplateUse
     let segments: [Segment]
+    private let pieces: [Piece]
+    /// Every literal segment's bytes, one after the other; pieces hold ranges of it.
+    private let literalBytes: [UInt8]
+    /// Keeps the expressions `pieces` refers to without retaining them.
+    private let expressions: [Expression]
     /// Where the text came from, to place diagnostics about its variables.
     public let origin: TemplateOrigin?
 
@@ -43,11 +56,28 @@ public final class Template: Sendable {
         self.use = use
         // A header value's control characters become spaces, byte by byte: the literal parts are
         // made safe once here, and only the values are checked when rendering.
-        self.segments = use != .headerValue ? segments : segments.map { segment in
+        let segments = use != .headerValue ? segments : segments.map { segment in
             guard case .literal(var bytes) = segment else { return segment }
             Escaping.sanitizeHeaderValue(&bytes, from: 0)
             return .literal(bytes)
         }
+        self.segments = segments
+        var pieces: [Piece] = []
+        var literalBytes: [UInt8] = []
+        var expressions: [Expression] = []
+        for segment in segments {
+            switch segment {
+            case .literal(let bytes):
+                pieces.append(Piece(literal: literalBytes.count..<(literalBytes.count + bytes.count), expression: nil))
+                literalBytes.append(contentsOf: bytes)
+            case .value(let expression):
+                pieces.append(Piece(literal: 0..<0, expression: Unmanaged.passUnretained(expression)))
+                expressions.append(expression)
+            }
+        }
+        self.pieces = pieces
+        self.literalBytes = literalBytes
+        self.expressions = expressions
         self.origin = origin
     }
 
@@ -83,14 +113,14 @@ public final class Template: Sendable {
     public func render<Context: TemplateContext>(
         _ context: Context, into output: inout [UInt8], scratch: inout [UInt8]
     ) {
-        // By index, not by iterator: the iterator hands out owned copies of each segment (a
-        // retain and a release of its payload per segment, every render).
-        for index in segments.indices {
-            switch segments[index] {
-            case .literal(let bytes):
-                output.append(contentsOf: bytes)
-            case .value(let expression):
-                renderValue(expression, context, into: &output, scratch: &scratch)
+        literalBytes.withUnsafeBufferPointer { literals in
+            for piece in pieces {
+                if let expression = piece.expression {
+                    // `expressions` holds it for as long as the template lives.
+                    expression._withUnsafeGuaranteedRef { renderValue($0, context, into: &output, scratch: &scratch) }
+                } else {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: literals[piece.literal]))
+                }
             }
         }
     }
