@@ -147,6 +147,10 @@ public final class Template: Sendable {
             present = true
         }
         var escaped = false
+        // Whether the value is already what a JSON string may hold (`json` made it so, or `raw`
+        // asked for it as is): `html` and `url` choose the escaping too, but entities leave a
+        // backslash or a line break that would break the string.
+        var jsonReady = false
         for filter in expression.filters {
             switch filter {
             case .defaultValue(let fallback):
@@ -169,17 +173,19 @@ public final class Template: Sendable {
             case .json:
                 transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
                 escaped = true
+                jsonReady = true
             case .url:
                 transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendURLEncoded($0, to: &$1) }
                 escaped = true
             case .raw:
                 escaped = true
+                jsonReady = true
             }
         }
         switch use {
         case .body(.html) where !escaped:
             escapeHTML(&output, from: start, scratch: &scratch)
-        case .body(.json) where !escaped:
+        case .body(.json) where !jsonReady:
             transformTail(of: &output, from: start, scratch: &scratch) { Escaping.appendJSONString($0, to: &$1) }
         case .headerValue:
             // Always, even after `raw`: a value must never be able to start a new header line.
