@@ -210,11 +210,18 @@ import Testing
         #expect(String(decoding: output, as: UTF8.self) == "2026-11-26T01:01:01.007Z")
     }
 
-    @Test(arguments: [(Int64(0), "0.000"), (Int64(999), "0.000"), (Int64(1_500), "0.001"), (Int64(12_345_678), "12.345"), (Int64(3_600_000_000_000), "3600000.000")])
+    @Test(arguments: [(Int64(0), "0.000"), (Int64(999), "0.000"), (Int64(1_500), "0.001"), (Int64(12_345_678), "12.345"), (Int64(3_600_000_000_000), "3600000.000"), (Int64(-5), "0.000"), (Int64.max, "9223372036854.775")])
     func milliseconds(_ nanoseconds: Int64, _ expected: String) {
         var output: [UInt8] = []
         ValueFormatting.appendMilliseconds(nanoseconds: nanoseconds, to: &output)
         #expect(String(decoding: output, as: UTF8.self) == expected)
+    }
+
+    @Test(arguments: [(0, "0"), (7, "7"), (10, "10"), (404, "404"), (-12, "-12"), (Int.max, "9223372036854775807"), (Int.min, "-9223372036854775808")])
+    func decimals(_ value: Int, _ expected: String) {
+        var output: [UInt8] = Array("x".utf8)
+        ValueFormatting.appendDecimal(value, to: &output)
+        #expect(String(decoding: output, as: UTF8.self) == "x" + expected)
     }
 
     @Test(arguments: [

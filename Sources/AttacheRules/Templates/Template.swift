@@ -118,6 +118,9 @@ public final class Template: Sendable {
                 if let expression = piece.expression {
                     // `expressions` holds it for as long as the template lives.
                     expression._withUnsafeGuaranteedRef { renderValue($0, context, into: &output, scratch: &scratch) }
+                } else if piece.literal.count == 1 {
+                    // The space between two values, usually: a byte costs less than a copy.
+                    output.append(literals[piece.literal.lowerBound])
                 } else {
                     output.append(contentsOf: UnsafeBufferPointer(rebasing: literals[piece.literal]))
                 }

@@ -2,23 +2,48 @@
 public enum ValueFormatting {
     /// Milliseconds with three decimals: `12.345`.
     public static func appendMilliseconds(nanoseconds: Int64, to output: inout [UInt8]) {
-        let microseconds = max(0, nanoseconds) / 1000
-        appendDecimal(Int(microseconds / 1000), to: &output)
-        output.append(UInt8(ascii: "."))
-        let fraction = Int(microseconds % 1000)
-        output.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        output.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        output.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        let microseconds = UInt64(max(0, nanoseconds)) / 1000
+        // Written backwards into a stack buffer and appended once: an append per character
+        // checked the array's uniqueness and capacity each time.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
+            var start = digits.count
+            var fraction = microseconds % 1000
+            for _ in 0..<3 {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            start -= 1
+            digits[start] = UInt8(ascii: ".")
+            start = writeDigits(microseconds / 1000, endingAt: start, in: digits)
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     public static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-        if value < 0 {
-            output.append(UInt8(ascii: "-"))
-            appendDecimal(-value, to: &output)
-            return
+        // As above; the magnitude is unsigned, so `Int.min` has one too.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
+            var start = writeDigits(UInt64(value.magnitude), endingAt: digits.count, in: digits)
+            if value < 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "-")
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
-        if value >= 10 { appendDecimal(value / 10, to: &output) }
-        output.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    /// Writes `value`'s decimal digits so that the last is just before `end`; returns where the
+    /// first is. Up to 20 digits.
+    @inline(__always)
+    private static func writeDigits(_ value: UInt64, endingAt end: Int, in digits: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var start = end
+        var rest = value
+        repeat {
+            start -= 1
+            digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        return start
     }
 
     private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
