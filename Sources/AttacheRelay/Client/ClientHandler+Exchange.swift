@@ -290,8 +290,10 @@ extension ClientHandler {
             context.durationNanoseconds = duration
             context.upstreamNanoseconds = upstream
             let method = slice(context.bytes, exchange.head.method)
+            // `rules` holds every rule for the loop: each is read without a retain of its own.
+            let rules = table.ruleSet.rules
             for index in matched {
-                let rule = table.rules[Int(index)]
+                unowned(unsafe) let rule = rules[Int(index)]
                 context.ruleName = rule.name
                 if rule.capturesPath {
                     context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
