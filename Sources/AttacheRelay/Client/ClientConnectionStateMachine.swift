@@ -344,9 +344,9 @@ struct ClientConnectionStateMachine {
         }
         // The field list of an earlier head is reused (see `recycle`): a warm connection parses
         // without allocating.
-        let outcome = inbound.unsafelyUnwrapped.withUnsafeReadableBytes {
-            parser.parseRequest($0, into: &head, table: table)
-        }
+        // Through `?.`, not `unsafelyUnwrapped` (which copied the buffer: a retain and a release).
+        guard let outcome = inbound?.withUnsafeReadableBytes({ parser.parseRequest($0, into: &head, table: table) })
+        else { return .wait }
         switch outcome {
         case .incomplete:
             return .wait
