@@ -46,7 +46,7 @@ public final class Template: Sendable {
     private let pieces: [Piece]
     /// Every literal segment's bytes, one after the other; pieces hold ranges of it.
     private let literalBytes: [UInt8]
-    /// Keeps the expressions `pieces` refers to without retaining them.
+    /// Holds the expressions `pieces` refer to unretained, for as long as the template lives.
     private let expressions: [Expression]
     /// Where the text came from, to place diagnostics about its variables.
     public let origin: TemplateOrigin?
