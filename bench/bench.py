@@ -11,6 +11,7 @@ every request, logs to a file for every contender; (d) 1 MiB responses; (e) RSS 
 keep-alive connections; (f) time from process start to the first proxied response; and user-space
 instructions per proxied request under callgrind, for attache, nginx, HAProxy (both modes) and,
 with --floor, a bare SwiftNIO byte relay (Benchmarks' nio-relay-floor): what SwiftNIO alone costs.
+With --floor that relay is also a contender in (a): what any relay on SwiftNIO can reach.
 
 Every run is bounded: wrk runs for --duration seconds, ab for a fixed request count.
 """
@@ -129,9 +130,9 @@ class Bench:
 
     # --- processes ---------------------------------------------------------------------------
 
-    def spawn(self, name, command, port, cpu=CONTENDER_CPU, stdout=None):
+    def spawn(self, name, command, port, cpu=CONTENDER_CPU, stdout=None, stdin=None):
         process = subprocess.Popen(["taskset", "-c", cpu] + command, stdout=stdout or subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
+                                   stderr=subprocess.DEVNULL, stdin=stdin, start_new_session=True)
         if not wait_for_port(port):
             raise RuntimeError(f"{name} did not listen on {port}: {command}")
         self.processes[name] = process
@@ -186,11 +187,15 @@ class Bench:
             config = render("haproxy-tcp.cfg.in", os.path.join(work, "haproxy-tcp.cfg"), PORT=PORTS["haproxy-tcp"],
                             UPSTREAM_PORT=PORTS["upstream"])
             self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy-tcp"])
+        elif name == "nio-relay-floor":
+            # It runs until its standard input ends (stopped with SIGTERM here).
+            self.spawn(name, [self.options.floor, str(PORTS["floor"]), str(PORTS["upstream"])], PORTS["floor"],
+                       stdin=subprocess.PIPE)
         elif name != "direct":
             raise ValueError(name)
 
     def port(self, name):
-        return PORTS["upstream"] if name == "direct" else PORTS[name]
+        return {"direct": PORTS["upstream"], "nio-relay-floor": PORTS["floor"]}.get(name) or PORTS[name]
 
     # --- measurements --------------------------------------------------------------------------
 
@@ -430,7 +435,9 @@ def main():
     failure = None
     try:
         if "a" in scenarios:
-            bench.throughput("a", all_contenders, ["/", "/missing"], [32, 256])
+            # With --floor, SwiftNIO's bare byte relay too: what any relay on SwiftNIO can reach.
+            bench.throughput("a", all_contenders + (["nio-relay-floor"] if options.floor else []),
+                             ["/", "/missing"], [32, 256])
         if "b" in scenarios:
             bench.throughput("b", ["attache"], ["/", "/missing"], [32, 256], rules=bench.rules_10k)
         if "c" in scenarios:
