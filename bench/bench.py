@@ -232,7 +232,7 @@ class Bench:
                                           cpu_us=(user_after + system_after - user_before - system_before)
                                           * TICK_US / requests)
                             self.results.append(result)
-                            log(f"{scenario} round {round_number} {name:12} {path:9} c{connections:<4} "
+                            log(f"{scenario} round {round_number} {name:15} {path:9} c{connections:<4} "
                                 f"{result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
                                 f"p99 {result['p99_us'] / 1000:6.2f} ms  "
                                 f"CPU {result['cpu_us']:5.2f} µs/req (user {result['user_us']:5.2f})  "
