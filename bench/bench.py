@@ -61,12 +61,16 @@ def render(template, destination, **values):
     return destination
 
 
-def rss_kib(pid):
-    """Resident memory of a process and its children (nginx's master + worker)."""
-    total = 0
-    pids = [pid] + [int(child) for child in subprocess.run(
+def process_tree(pid):
+    """A process and its children (nginx's master and worker)."""
+    return [pid] + [int(child) for child in subprocess.run(
         ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
-    for one in pids:
+
+
+def rss_kib(pid):
+    """Resident memory of a process and its children."""
+    total = 0
+    for one in process_tree(pid):
         try:
             with open(f"/proc/{one}/status") as handle:
                 for line in handle:
@@ -78,12 +82,10 @@ def rss_kib(pid):
 
 
 def cpu_ticks(pid):
-    """User and system CPU ticks (1/CLK_TCK s) of a process and its children (nginx's master +
-    worker), every thread included."""
+    """User and system CPU ticks (1/CLK_TCK s) of a process and its children, every thread
+    included."""
     user = system = 0
-    pids = [pid] + [int(child) for child in subprocess.run(
-        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
-    for one in pids:
+    for one in process_tree(pid):
         try:
             with open(f"/proc/{one}/stat") as handle:
                 # The command name (field 2) may hold spaces: count from the closing parenthesis.

@@ -291,7 +291,7 @@ extension ClientHandler {
             context.upstreamNanoseconds = upstream
             let method = slice(context.bytes, exchange.head.method)
             // `rules` holds every rule for the loop: each is read without a retain of its own.
-            let rules = table.ruleSet.rules
+            let rules = table.rules
             for index in matched {
                 unowned(unsafe) let rule = rules[Int(index)]
                 context.ruleName = rule.name

@@ -42,11 +42,11 @@ public final class Template: Sendable {
     /// The template as written.
     public let text: String
     public let use: TemplateUse
-    let segments: [Segment]
     private let pieces: [Piece]
     /// Every literal segment's bytes, one after the other; pieces hold ranges of it.
     private let literalBytes: [UInt8]
-    /// Holds the expressions `pieces` refer to unretained, for as long as the template lives.
+    /// The value slots in order; holds the expressions `pieces` refer to unretained, for as long
+    /// as the template lives.
     private let expressions: [Expression]
     /// Where the text came from, to place diagnostics about its variables.
     public let origin: TemplateOrigin?
@@ -61,7 +61,6 @@ public final class Template: Sendable {
             Escaping.sanitizeHeaderValue(&bytes, from: 0)
             return .literal(bytes)
         }
-        self.segments = segments
         var pieces: [Piece] = []
         var literalBytes: [UInt8] = []
         var expressions: [Expression] = []
@@ -88,11 +87,9 @@ public final class Template: Sendable {
 
     /// Each variable used, with its scalar offset in `text`.
     public var variables: [(variable: TemplateVariable, offset: Int)] {
-        segments.compactMap {
-            if case .value(let expression) = $0, case .variable(let variable) = expression.source {
-                return (variable, expression.offset)
-            }
-            return nil
+        expressions.compactMap {
+            guard case .variable(let variable) = $0.source else { return nil }
+            return (variable, $0.offset)
         }
     }
 
@@ -101,12 +98,7 @@ public final class Template: Sendable {
 
     /// What the template renders to when it has no value slot at all, else `nil`.
     var constantBytes: [UInt8]? {
-        var bytes: [UInt8] = []
-        for segment in segments {
-            guard case .literal(let literal) = segment else { return nil }
-            bytes.append(contentsOf: literal)
-        }
-        return bytes
+        expressions.isEmpty ? literalBytes : nil
     }
 
     /// Appends the rendered template to `output`. `scratch` is working space for filters.
