@@ -5,14 +5,27 @@ import Testing
 /// The sixteen-bytes-at-a-time searches against one-byte-at-a-time definitions: every byte value
 /// at every position of a vector and of the tail, and runs that end at every offset.
 @Suite struct ByteScanTests {
-    @Test func lowercasedWordMatchesEachByte() {
-        for position in 0..<8 {
-            for value in 0...255 {
-                var bytes = Array("AbC-z9\u{7F}@".utf8)
-                bytes[position] = UInt8(value)
-                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                let expected = bytes.map(lowercased).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                #expect(ByteScan.lowercased(word) == expected, "byte \(value) at \(position)")
+    /// The word-wise fold (bit 0x20 set in every byte) against a byte-by-byte case-insensitive
+    /// compare: every byte a checked field name or value may hold (VCHAR, obs-text, SP, HTAB) at
+    /// every position of literals of every length from 1 to 17. Only letters may differ in case.
+    @Test func foldedCompareMatchesByteWiseForCheckedBytes() {
+        let literals: [StaticString] = [
+            "a", "te", "tab", "host", "close", "expect", "chunked", "upgrade", "trailer", "keep-alive",
+            "100-continue", "content-length", "x-forwarded-for", "proxy-connection", "transfer-encoding",
+        ]
+        let checked = (0...255).map(UInt8.init).filter(isFieldValueByte)
+        for literal in literals {
+            let text = Array(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+            for position in text.indices {
+                for value in checked {
+                    var bytes = text
+                    bytes[position] = value
+                    let expected = bytes.withUnsafeBytes { raw in
+                        text.withUnsafeBytes { equalsIgnoringCase(raw, $0) }
+                    }
+                    let folded = bytes.withUnsafeBytes { equalsIgnoringCase($0, literal) }
+                    #expect(folded == expected, "\(literal): byte \(value) at \(position)")
+                }
             }
         }
     }

@@ -1,30 +1,15 @@
 /// Byte searches sixteen bytes at a time (SIMD: SSE2 on x86-64, NEON on arm64), for the parsers'
-/// long runs: looking for the end of a line, skipping over a field name or value. Also the
-/// eight-bytes-at-a-time (SWAR) lower-casing of a word, for comparing names.
+/// long runs: looking for the end of a line, skipping over a field name or value.
 ///
 /// The scans are `@_transparent`: with `@inline(__always)` the compiler left them out of line
 /// once they held vector code, and a call per run cost more than the vectors saved (measured:
 /// 23,834 against 23,513 instructions per proxied request).
 enum ByteScan {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highBits: UInt64 = 0x8080_8080_8080_8080
-
     /// The position in the word (little-endian: byte 0 is the first in memory) of the lowest
     /// flag of a non-zero `flags`.
     @inline(__always)
     private static func firstFlagged(_ flags: UInt64) -> Int {
         flags.trailingZeroBitCount &>> 3
-    }
-
-    /// `word` with its ASCII capitals (and only those) made lower case.
-    @inline(__always)
-    static func lowercased(_ word: UInt64) -> UInt64 {
-        let low = word & ~highBits
-        // High bit set where a byte is at least "A", and where it is beyond "Z".
-        let atLeastA = low &+ ones &* UInt64(0x80 - 0x41)
-        let beyondZ = low &+ ones &* UInt64(0x80 - 0x5B)
-        let capitals = (atLeastA ^ beyondZ) & ~word & highBits
-        return word | (capitals >> 2)
     }
 
     /// Sixteen copies of `byte`.

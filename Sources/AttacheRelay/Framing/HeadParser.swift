@@ -653,24 +653,36 @@ func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Boo
     return true
 }
 
-/// Compares with a lower-case ASCII literal, eight bytes at a time where it is that long (the
-/// last word overlapping the one before).
+/// Compares field-name or field-value bytes (already checked: token characters, or VCHAR,
+/// obs-text, SP and HTAB) with a literal of lower-case letters, digits and "-", ignoring case,
+/// a word at a time with overlapping loads.
+///
+/// Folds by setting bit 0x20 of every byte, one OR per word where lower-casing a word took a
+/// dozen operations: the literal's bytes all have that bit, so a byte matches exactly when it is
+/// the literal's byte or that byte without 0x20. For a letter that is its capital; for a digit or
+/// "-" a control character (0x10–0x19, CR), which checked bytes never hold.
 @inline(__always)
 func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
     let count = literal.utf8CodeUnitCount
     guard bytes.count == count else { return false }
+    guard count > 0 else { return true }
+    let base = bytes.baseAddress!
     let pointer = UnsafeRawPointer(literal.utf8Start)
-    guard count >= 8 else {
-        for index in 0..<count where lowercased(bytes[index]) != pointer.load(fromByteOffset: index, as: UInt8.self) {
-            return false
-        }
-        return true
+    @inline(__always)
+    func equal<Word: FixedWidthInteger>(_ type: Word.Type, at offset: Int) -> Bool {
+        base.loadUnaligned(fromByteOffset: offset, as: Word.self) | Word(truncatingIfNeeded: 0x2020_2020_2020_2020 as UInt64)
+            == pointer.loadUnaligned(fromByteOffset: offset, as: Word.self)
     }
-    var index = 0
-    while true {
-        let word = ByteScan.lowercased(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-        guard word == pointer.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
-        if index == count - 8 { return true }
-        index = min(index + 8, count - 8)
+    switch count {
+    case 1: return equal(UInt8.self, at: 0)
+    case 2...3: return equal(UInt16.self, at: 0) && equal(UInt16.self, at: count &- 2)
+    case 4...7: return equal(UInt32.self, at: 0) && equal(UInt32.self, at: count &- 4)
+    default:
+        var index = 0
+        while true {
+            guard equal(UInt64.self, at: index) else { return false }
+            if index == count &- 8 { return true }
+            index = min(index &+ 8, count &- 8)
+        }
     }
 }
