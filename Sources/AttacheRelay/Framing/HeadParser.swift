@@ -122,11 +122,13 @@ public struct HeadParser {
     /// The limit a head arriving byte by byte meets first, and the length of the prefix that
     /// meets it: the first line (checked while it is incomplete, and for requests once more when
     /// the head is complete) or the head (checked while incomplete and when complete).
+    /// `lineEnd` is the end of the first line (after its LF) where a parse found it (a parsed first
+    /// line holds no LF before its own); otherwise it is searched for.
     private func limitMet(
-        _ bytes: UnsafeRawBufferPointer, start: Int, end: Int, kind: HeadGrammar.Kind, lineLimit: Int,
-        lineError: HeadError
+        _ bytes: UnsafeRawBufferPointer, start: Int, end: Int, lineEnd: Int? = nil, kind: HeadGrammar.Kind,
+        lineLimit: Int, lineError: HeadError
     ) -> (prefix: Int, error: HeadError)? {
-        let lineEnd = (ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: start) ?? end - 1) + 1
+        let lineEnd = lineEnd ?? (ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: start) ?? end - 1) + 1
         let lineTooLongAt = start + lineLimit + 1
         let headTooLargeAt = start + limits.maximumHeaderBytes + 1
         var line: Int? = nil
@@ -165,9 +167,9 @@ public struct HeadParser {
         // finds its end. Anything else (incomplete, refused, over a limit) takes the path that
         // resumes as bytes arrive and names errors as the byte grammar does. Only on the first
         // read of a message, so a head trickling in is never parsed from the start again.
-        if grammar == nil, let end = try? parseWholeRequest(bytes, start: start, into: &head, table: table),
-            limitMet(bytes, start: start, end: end, kind: .request, lineLimit: limits.maximumRequestLine,
-                lineError: .requestLineTooLong) == nil
+        if grammar == nil, let (end, lineEnd) = try? parseWholeRequest(bytes, start: start, into: &head, table: table),
+            limitMet(bytes, start: start, end: end, lineEnd: lineEnd, kind: .request,
+                lineLimit: limits.maximumRequestLine, lineError: .requestLineTooLong) == nil
         {
             return .complete
         }
@@ -194,17 +196,17 @@ public struct HeadParser {
             lineError: .requestLineTooLong)
     }
 
-    /// Parses and checks a request head starting at `start`; returns where it ends. Throws on
-    /// anything invalid, and when the bytes end before the head does.
+    /// Parses and checks a request head starting at `start`; returns where it ends and where its
+    /// first line ends. Throws on anything invalid, and when the bytes end before the head does.
     private mutating func parseWholeRequest(
         _ bytes: UnsafeRawBufferPointer, start: Int, into head: inout HTTPHead, table: RuleTable?
-    ) throws(HeadError) -> Int {
+    ) throws(HeadError) -> (end: Int, lineEnd: Int) {
         head.reset()
         let lineEnd = try parseRequestLine(bytes, from: start, into: &head)
         let end = try parseFields(bytes, from: lineEnd, into: &head, table: table)
         head.length = end
         try validateRequest(&head)
-        return end
+        return (end, lineEnd)
     }
 
     /// `method SP request-target SP HTTP-version CRLF`; returns where the next line starts.
@@ -301,9 +303,9 @@ public struct HeadParser {
     /// Parses a response head from an upstream. Any problem is `.invalid` (attache answers 502).
     public mutating func parseResponse(_ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead) -> Outcome {
         // As for requests: one pass for a whole valid head in the first read.
-        if grammar == nil, let end = try? parseWholeResponse(bytes, into: &head),
-            limitMet(bytes, start: 0, end: end, kind: .response, lineLimit: limits.maximumHeaderBytes,
-                lineError: .headerTooLarge("status line too long")) == nil
+        if grammar == nil, let (end, lineEnd) = try? parseWholeResponse(bytes, into: &head),
+            limitMet(bytes, start: 0, end: end, lineEnd: lineEnd, kind: .response,
+                lineLimit: limits.maximumHeaderBytes, lineError: .headerTooLarge("status line too long")) == nil
         {
             return .complete
         }
@@ -329,11 +331,11 @@ public struct HeadParser {
             lineError: .headerTooLarge("status line too long"))
     }
 
-    /// Parses and checks a response head; returns where it ends. Throws on anything invalid,
-    /// and when the bytes end before the head does.
+    /// Parses and checks a response head; returns where it ends and where its first line ends.
+    /// Throws on anything invalid, and when the bytes end before the head does.
     private mutating func parseWholeResponse(
         _ bytes: UnsafeRawBufferPointer, into head: inout HTTPHead
-    ) throws(HeadError) -> Int {
+    ) throws(HeadError) -> (end: Int, lineEnd: Int) {
         head.reset()
         let lineEnd = try parseStatusLine(bytes, into: &head)
         let end = try parseFields(bytes, from: lineEnd, into: &head, table: nil)
@@ -345,7 +347,7 @@ public struct HeadParser {
         if head.status < 200, head.status != 101, !head.keepsAlive {
             throw HeadError.malformed("interim response that ends the connection")
         }
-        return end
+        return (end, lineEnd)
     }
 
     /// `HTTP-version SP 3DIGIT SP reason CRLF` (the space before an empty reason may be missing).
@@ -398,6 +400,7 @@ public struct HeadParser {
         var index = start
         let count = bytes.count
         precondition(count <= Int(Int32.max), "a head's offsets are 32-bit")
+        guard let base = bytes.baseAddress else { throw Self.endsEarly }
         var contentLengthSeen = false
         var transferEncodingSeen = false
         var gathered = 0
@@ -417,40 +420,44 @@ public struct HeadParser {
                 throw .malformed("obsolete line folding")
             }
             index = ByteScan.endOfNameRun(in: bytes, from: index)
-            // Usually the colon; otherwise other token characters may go on.
-            if index < count, bytes[index] != UInt8(ascii: ":") {
-                while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index += 1 }
+            // Usually the colon, checked once; otherwise other token characters may go on.
+            if index >= count || bytes[index] != UInt8(ascii: ":") {
+                while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index &+= 1 }
+                guard index < count else { throw Self.endsEarly }
+                guard index > lineStart else { throw .malformed("invalid header field name") }
+                guard bytes[index] == UInt8(ascii: ":") else {
+                    if bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
+                        throw .malformed("whitespace between header field name and colon")
+                    }
+                    throw .malformed("invalid character in header field name")
+                }
             }
-            guard index < count else { throw Self.endsEarly }
             let nameEnd = index
             guard nameEnd > lineStart else { throw .malformed("invalid header field name") }
-            guard bytes[index] == UInt8(ascii: ":") else {
-                if bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
-                    throw .malformed("whitespace between header field name and colon")
-                }
-                throw .malformed("invalid character in header field name")
-            }
-            index += 1
-            while index < count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            // Offsets stay below `count` (at most Int32.max): no overflow checks from here on.
+            index &+= 1
+            while index < count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index &+= 1 }
             let valueStart = index
             // Tabs are the only control character a value may hold: skip runs between them.
             while true {
                 index = ByteScan.endOfPlainRun(in: bytes, from: index)
-                guard index + 1 < count else { throw Self.endsEarly }
+                guard index &+ 1 < count else { throw Self.endsEarly }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\t") {
-                    index += 1
+                    index &+= 1
                     continue
                 }
                 guard byte == UInt8(ascii: "\r") else { throw .malformed("invalid character in header field value") }
-                guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .malformed("CR in header field value") }
+                guard bytes[index &+ 1] == UInt8(ascii: "\n") else { throw .malformed("CR in header field value") }
                 break
             }
             var valueEnd = index
-            while valueEnd > valueStart, bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t") {
-                valueEnd -= 1
+            while valueEnd > valueStart,
+                bytes[valueEnd &- 1] == UInt8(ascii: " ") || bytes[valueEnd &- 1] == UInt8(ascii: "\t")
+            {
+                valueEnd &-= 1
             }
-            index += 2
+            index &+= 2
             guard allowed > 0 else {
                 throw .headerTooLarge("more than \(limits.maximumFields) header fields")
             }
@@ -460,8 +467,8 @@ public struct HeadParser {
             var field = HTTPHead.Field(
                 name: Self.offsets(lineStart, nameEnd), value: Self.offsets(valueStart, valueEnd),
                 line: Self.offsets(lineStart, index), flags: [], slot: -1)
-            let name = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<nameEnd])
-            let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+            let name = UnsafeRawBufferPointer(start: base + lineStart, count: nameEnd &- lineStart)
+            let value = UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd &- valueStart)
             switch KnownField(name) {
             case .host:
                 head.hostCount += 1
