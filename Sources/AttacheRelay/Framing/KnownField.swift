@@ -15,7 +15,9 @@ enum KnownField: Equatable {
     case forwardedProto
     case other
 
-    @inline(__always)
+    /// `@_transparent`: with `@inline(__always)` the compiler still called it once per field
+    /// (measured: 21,781 against 22,033 instructions per proxied request).
+    @_transparent
     init(_ name: UnsafeRawBufferPointer) {
         // By length first (a jump table), then the name itself: most fields are none of these
         // and leave after one or two comparisons.
