@@ -29,21 +29,34 @@ enum ByteScan {
     /// The index of the first byte at or after `start` that is not an ASCII letter, digit or
     /// "-", or `bytes.count`: the run most field names are made of. The parser checks from
     /// there byte by byte (other token characters, the colon).
+    ///
+    /// A loop of its own, not `firstStop`: the compiler left this vector closure out of line, a
+    /// call per field name (measured with the field loop as it is: 21,725 against 21,830
+    /// instructions per proxied request).
     @_transparent
     static func endOfNameRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        firstStop(
-            in: bytes, from: start,
-            vectors: { vector in
-                // Whole-vector operands only: the stdlib's vector-with-scalar operators compile
-                // to a loop over the lanes here.
-                let letters = (vector | splat(0x20)) &- splat(0x61) .<= splat(25)
-                let digits = vector &- splat(0x30) .<= splat(9)
-                return .!(letters .| digits .| (vector .== splat(0x2D)))
-            },
-            bytes: { byte in
-                let folded = byte | 0x20
-                return !((folded >= 0x61 && folded <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D)
-            })
+        var index = start
+        let count = bytes.count
+        while index &+ 16 <= count {
+            let vector = bytes.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+            // Whole-vector operands only: the stdlib's vector-with-scalar operators compile to a
+            // loop over the lanes here.
+            let letters = (vector | splat(0x20)) &- splat(0x61) .<= splat(25)
+            let digits = vector &- splat(0x30) .<= splat(9)
+            let marked = .!(letters .| digits .| (vector .== splat(0x2D)))
+            let halves = unsafeBitCast(
+                SIMD16<UInt8>(repeating: 0).replacing(with: 0xFF, where: marked), to: SIMD2<UInt64>.self)
+            if halves[0] != 0 { return index &+ firstFlagged(halves[0]) }
+            if halves[1] != 0 { return index &+ 8 &+ firstFlagged(halves[1]) }
+            index &+= 16
+        }
+        while index < count {
+            let byte = bytes[index]
+            let folded = byte | 0x20
+            if !((folded >= 0x61 && folded <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D) { return index }
+            index &+= 1
+        }
+        return count
     }
 
     /// The index of the first byte at or after `start` that is a control character (tab

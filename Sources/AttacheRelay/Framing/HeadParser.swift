@@ -401,11 +401,8 @@ public struct HeadParser {
         let count = bytes.count
         precondition(count <= Int(Int32.max), "a head's offsets are 32-bit")
         guard let base = bytes.baseAddress else { throw Self.endsEarly }
-        var contentLengthSeen = false
-        var transferEncodingSeen = false
         var gathered = 0
         var allowed = limits.maximumFields - head.fieldCount
-        var hopByHop = 0
         // Looked up once per head: a call per field retained and released the table.
         let slots = table.flatMap { $0.readsRequestHeaders ? $0 : nil }
         while true {
@@ -469,54 +466,11 @@ public struct HeadParser {
                 line: Self.offsets(lineStart, index), flags: [], slot: -1)
             let name = UnsafeRawBufferPointer(start: base + lineStart, count: nameEnd &- lineStart)
             let value = UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd &- valueStart)
-            switch KnownField(name) {
-            case .host:
-                head.hostCount += 1
-                head.host = field.value
-            case .contentLength:
-                guard !contentLengthSeen else { throw .malformed("more than one Content-Length") }
-                contentLengthSeen = true
-                // Only spaces may follow the digits: llhttp refuses a tab there, and a framing
-                // field is the last place to be more lenient than the parser next in line.
-                if bytes[valueEnd..<(index - 2)].contains(UInt8(ascii: "\t")) {
-                    throw .malformed("invalid Content-Length")
-                }
-                head.contentLength = try parseContentLength(value)
-                field.flags.insert(.contentLength)
-            case .transferEncoding:
-                guard !transferEncodingSeen else { throw .malformed("more than one Transfer-Encoding") }
-                transferEncodingSeen = true
-                head.hasTransferEncoding = true
-                head.chunked = try finalCodingIsChunked(value)
-                field.flags.formUnion([.transferEncoding, .hopByHop])
-                hopByHop += 1
-            case .connection:
-                field.flags.insert(.hopByHop)
-                hopByHop += 1
-                // The usual values, whole (the value comes without surrounding whitespace): one
-                // comparison here instead of a call and the token loop.
-                if equalsIgnoringCase(value, "keep-alive") {
-                    head.connectionKeepAlive = true
-                } else if equalsIgnoringCase(value, "close") {
-                    head.connectionClose = true
-                } else {
-                    try readConnection(value, offset: valueStart, into: &head)
-                }
-            case .keepAlive, .proxyConnection, .te, .trailer:
-                field.flags.insert(.hopByHop)
-                hopByHop += 1
-            case .upgrade:
-                field.flags.formUnion([.upgrade, .hopByHop])
-                hopByHop += 1
-            case .expect:
-                field.flags.insert(.expect)
-                if equalsIgnoringCase(value, "100-continue") { head.expectContinue = true } else { head.expectOther = true }
-            case .forwardedFor:
-                field.flags.insert(.forwardedFor)
-            case .forwardedProto:
-                field.flags.insert(.forwardedProto)
-            case .other:
-                break
+            let known = KnownField(name)
+            if known != .other {
+                // Out of line: the loop that most fields take stays small enough for registers.
+                let trailing = UnsafeRawBufferPointer(start: base + valueEnd, count: index &- 2 &- valueEnd)
+                try noteKnownField(known, value: value, at: valueStart, trailing: trailing, flags: &field.flags, into: &head)
             }
             if let slots, let slot = slots.requestHeaderSlot(name) { field.slot = Int32(slot) }
             (batch + gathered).initialize(to: field)
@@ -528,9 +482,63 @@ public struct HeadParser {
         }
         if gathered > 0 { head.appendFields(UnsafeBufferPointer(start: batch, count: gathered)) }
         head.fieldsEnd = index
-        head.hopByHopCount = hopByHop
         if !connectionTokens.isEmpty { markListedFields(bytes, &head) }
         return index + 2
+    }
+
+    /// What a field framing or forwarding cares about says, noted in `head` and the field's
+    /// `flags`. `head` was reset before its fields were parsed, so its framing facts say whether
+    /// a field was seen already. `trailing` is the whitespace between the value and the CR LF.
+    @inline(never)
+    private mutating func noteKnownField(
+        _ known: KnownField, value: UnsafeRawBufferPointer, at valueStart: Int, trailing: UnsafeRawBufferPointer,
+        flags: inout HTTPHead.Flags, into head: inout HTTPHead
+    ) throws(HeadError) {
+        switch known {
+        case .host:
+            head.hostCount += 1
+            head.host = Self.offsets(valueStart, valueStart &+ value.count)
+        case .contentLength:
+            guard head.contentLength == nil else { throw .malformed("more than one Content-Length") }
+            // Only spaces may follow the digits: llhttp refuses a tab there, and a framing field
+            // is the last place to be more lenient than the parser next in line.
+            if trailing.contains(UInt8(ascii: "\t")) { throw .malformed("invalid Content-Length") }
+            head.contentLength = try parseContentLength(value)
+            flags.insert(.contentLength)
+        case .transferEncoding:
+            guard !head.hasTransferEncoding else { throw .malformed("more than one Transfer-Encoding") }
+            head.hasTransferEncoding = true
+            head.chunked = try finalCodingIsChunked(value)
+            flags.formUnion([.transferEncoding, .hopByHop])
+            head.hopByHopCount += 1
+        case .connection:
+            flags.insert(.hopByHop)
+            head.hopByHopCount += 1
+            // The usual values, whole (the value comes without surrounding whitespace): one
+            // comparison here instead of a call and the token loop.
+            if equalsIgnoringCase(value, "keep-alive") {
+                head.connectionKeepAlive = true
+            } else if equalsIgnoringCase(value, "close") {
+                head.connectionClose = true
+            } else {
+                try readConnection(value, offset: valueStart, into: &head)
+            }
+        case .keepAlive, .proxyConnection, .te, .trailer:
+            flags.insert(.hopByHop)
+            head.hopByHopCount += 1
+        case .upgrade:
+            flags.formUnion([.upgrade, .hopByHop])
+            head.hopByHopCount += 1
+        case .expect:
+            flags.insert(.expect)
+            if equalsIgnoringCase(value, "100-continue") { head.expectContinue = true } else { head.expectOther = true }
+        case .forwardedFor:
+            flags.insert(.forwardedFor)
+        case .forwardedProto:
+            flags.insert(.forwardedProto)
+        case .other:
+            break
+        }
     }
 
     /// A range of head offsets known to be ordered and below 2³¹.
