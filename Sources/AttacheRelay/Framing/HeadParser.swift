@@ -262,6 +262,7 @@ public struct HeadParser {
     }
 
     /// `HTTP/1.0` or `HTTP/1.1`; other well-formed versions are 505.
+    @inline(__always)
     private func parseVersion(_ bytes: UnsafeRawBufferPointer, at index: Int) throws(HeadError) -> HTTPHead.Version {
         guard index + 8 <= bytes.count else { throw .malformed("invalid HTTP version") }
         // The two versions there are, as one eight-byte word each; anything else byte by byte.
@@ -467,7 +468,11 @@ public struct HeadParser {
             let name = UnsafeRawBufferPointer(start: base + lineStart, count: nameEnd &- lineStart)
             let value = UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd &- valueStart)
             let known = KnownField(name)
-            if known != .other {
+            if known == .host {
+                // In every request: not worth a call.
+                head.hostCount &+= 1
+                head.host = field.value
+            } else if known != .other {
                 // Out of line: the loop that most fields take stays small enough for registers.
                 let trailing = UnsafeRawBufferPointer(start: base + valueEnd, count: index &- 2 &- valueEnd)
                 try noteKnownField(known, value: value, at: valueStart, trailing: trailing, flags: &field.flags, into: &head)
@@ -496,7 +501,7 @@ public struct HeadParser {
     ) throws(HeadError) {
         switch known {
         case .host:
-            head.hostCount += 1
+            head.hostCount &+= 1
             head.host = Self.offsets(valueStart, valueStart &+ value.count)
         case .contentLength:
             guard head.contentLength == nil else { throw .malformed("more than one Content-Length") }

@@ -32,10 +32,12 @@ public enum HeadWriter {
                 // Request line, always as HTTP/1.1 towards the upstream.
                 out.append(slice(source, head.method.lowerBound..<(head.target.upperBound + 1)))
                 out.append("HTTP/1.1\r\n")
-                var forwardedFor: [Range<Int32>] = []
+                // Noted rather than gathered: an array here cost a release per request even
+                // when empty, and a request rarely has the field.
+                var hasForwardedFor = false
                 appendKeptLines(of: head, from: source, into: &out) { field in
                     if field.flags.contains(.forwardedFor) {
-                        forwardedFor.append(field.value)
+                        hasForwardedFor = true
                         return false
                     }
                     if field.flags.contains(.upgrade) { return upgrade }
@@ -50,9 +52,13 @@ public enum HeadWriter {
                 if head.chunked { out.append("Transfer-Encoding: chunked\r\n") }
                 if upgrade { out.append("Connection: upgrade\r\n") }
                 out.append("X-Forwarded-For: ")
-                for value in forwardedFor where !value.isEmpty {
-                    out.append(slice(source, value))
-                    out.append(", ")
+                if hasForwardedFor {
+                    head.withFields { fields in
+                        for field in fields where field.flags.contains(.forwardedFor) && !field.value.isEmpty {
+                            out.append(slice(source, field.value))
+                            out.append(", ")
+                        }
+                    }
                 }
                 out.append(utf8: clientAddress)
                 // After any Via lines the client sent, so the list stays in order.
