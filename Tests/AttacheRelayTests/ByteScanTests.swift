@@ -7,7 +7,8 @@ import Testing
 @Suite struct ByteScanTests {
     /// The word-wise fold (bit 0x20 set in every byte) against a byte-by-byte case-insensitive
     /// compare: every byte a checked field name or value may hold (VCHAR, obs-text, SP, HTAB) at
-    /// every position of literals of every length from 1 to 17. Only letters may differ in case.
+    /// every position of 15 literals 1 to 17 bytes long (each word size, whole and overlapping).
+    /// Only letters may differ in case.
     @Test func foldedCompareMatchesByteWiseForCheckedBytes() {
         let literals: [StaticString] = [
             "a", "te", "tab", "host", "close", "expect", "chunked", "upgrade", "trailer", "keep-alive",

@@ -500,9 +500,6 @@ public struct HeadParser {
         flags: inout HTTPHead.Flags, into head: inout HTTPHead
     ) throws(HeadError) {
         switch known {
-        case .host:
-            head.hostCount &+= 1
-            head.host = Self.offsets(valueStart, valueStart &+ value.count)
         case .contentLength:
             guard head.contentLength == nil else { throw .malformed("more than one Content-Length") }
             // Only spaces may follow the digits: llhttp refuses a tab there, and a framing field
@@ -541,7 +538,8 @@ public struct HeadParser {
             flags.insert(.forwardedFor)
         case .forwardedProto:
             flags.insert(.forwardedProto)
-        case .other:
+        case .host, .other:
+            // Host is noted in the field loop; other fields say nothing here.
             break
         }
     }
