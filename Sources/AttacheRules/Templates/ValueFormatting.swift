@@ -6,13 +6,7 @@ public enum ValueFormatting {
         // Written backwards into a stack buffer and appended once: an append per character
         // checked the array's uniqueness and capacity each time.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
-            var start = digits.count
-            var fraction = microseconds % 1000
-            for _ in 0..<3 {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(fraction % 10)
-                fraction /= 10
-            }
+            var start = writeDigits(microseconds % 1000, endingAt: digits.count, in: digits, width: 3)
             start -= 1
             digits[start] = UInt8(ascii: ".")
             start = writeDigits(microseconds / 1000, endingAt: start, in: digits)
@@ -21,9 +15,14 @@ public enum ValueFormatting {
     }
 
     public static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-        // As above; the magnitude is unsigned, so `Int.min` has one too.
+        appendPadded(value, width: 1, to: &output)
+    }
+
+    /// `value` in decimal with at least `width` digits (zeros in front), `-` before them when
+    /// negative. As above; the magnitude is unsigned, so `Int.min` has one too.
+    private static func appendPadded(_ value: Int, width: Int, to output: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
-            var start = writeDigits(UInt64(value.magnitude), endingAt: digits.count, in: digits)
+            var start = writeDigits(UInt64(value.magnitude), endingAt: digits.count, in: digits, width: width)
             if value < 0 {
                 start -= 1
                 digits[start] = UInt8(ascii: "-")
@@ -32,17 +31,19 @@ public enum ValueFormatting {
         }
     }
 
-    /// Writes `value`'s decimal digits so that the last is just before `end`; returns where the
-    /// first is. Up to 20 digits.
+    /// Writes `value`'s decimal digits, at least `width` of them (up to 20), so that the last is
+    /// just before `end`; returns where the first is.
     @inline(__always)
-    private static func writeDigits(_ value: UInt64, endingAt end: Int, in digits: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    private static func writeDigits(
+        _ value: UInt64, endingAt end: Int, in digits: UnsafeMutableBufferPointer<UInt8>, width: Int = 1
+    ) -> Int {
         var start = end
         var rest = value
         repeat {
             start -= 1
             digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
-        } while rest > 0
+        } while rest > 0 || end - start < width
         return start
     }
 
@@ -86,17 +87,6 @@ public enum ValueFormatting {
         appendPadded(civil.minute, width: 2, to: &output)
         output.append(UInt8(ascii: ":"))
         appendPadded(civil.second, width: 2, to: &output)
-    }
-
-    private static func appendPadded(_ value: Int, width: Int, to output: inout [UInt8]) {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        for _ in digits..<max(width, digits) { output.append(UInt8(ascii: "0")) }
-        appendDecimal(value, to: &output)
     }
 
     static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
