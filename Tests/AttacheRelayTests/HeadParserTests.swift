@@ -102,6 +102,8 @@ import Testing
         ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", .malformed("whitespace between header field name and colon")),
         ("GET / HTTP/1.1\r\nHo(st: a\r\n\r\n", .malformed("invalid character in header field name")),
         ("GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", .malformed("invalid header field name")),
+        // An empty name before a byte that is neither a token character nor the colon.
+        ("GET / HTTP/1.1\r\n(a: b\r\nHost: a\r\n\r\n", .malformed("invalid header field name")),
         ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{0}b\r\n\r\n", .malformed("invalid character in header field value")),
         ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{7F}\r\n\r\n", .malformed("invalid character in header field value")),
         ("GET / HTTP/1.1\r\n\r\n", .malformed("missing Host header")),

@@ -422,7 +422,6 @@ public struct HeadParser {
             if index >= count || bytes[index] != UInt8(ascii: ":") {
                 while index < count, HTTPToken.isTokenCharacter(bytes[index]) { index &+= 1 }
                 guard index < count else { throw Self.endsEarly }
-                guard index > lineStart else { throw .malformed("invalid header field name") }
                 guard bytes[index] == UInt8(ascii: ":") else {
                     if bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
                         throw .malformed("whitespace between header field name and colon")
