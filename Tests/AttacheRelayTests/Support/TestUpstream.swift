@@ -137,7 +137,11 @@ private final class TestUpstreamHandler: ChannelInboundHandler {
         case "size":
             let count = Int(argument) ?? 0
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: \(count)\r\n\r\n")
-            send(context, TestUpstream.pattern(count))
+            // No body after a HEAD (RFC 9110 §9.3.2). Bytes sent after one would reach attache in
+            // the same read or a later one, as TCP happens to split them: in a later one, after
+            // the connection went back to the pool, the next request's response would start with
+            // them (a flaky 502 in `headRequestsAnd204And304HaveNoBody`).
+            if head.method != .HEAD { send(context, TestUpstream.pattern(count)) }
         case "chunked":
             let count = Int(argument) ?? 0
             send(context, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
