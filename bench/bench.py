@@ -8,7 +8,10 @@ are pinned to CPU 1, wrk and the upstream to CPU 0, the same for every contender
 
 Scenarios: (a) the 404 rule only; (b) plus 10,000 rules that do not match; (c) record + log on
 every request, logs to a file for every contender; (d) 1 MiB responses; (e) RSS with 1,000 idle
-keep-alive connections; (f) time from process start to the first proxied response; and user-space
+keep-alive connections; (f) time from process start to the first proxied response; (g) as (a), each contender held
+to half a CPU by a cgroup's CFS quota, as a Kubernetes `limits.cpu: 500m` holds a sidecar: with
+its CPU the limit, requests/s measure the proxy rather than the CPU wrk and the upstream share
+(busy in every run of (a), see the tables' busy column); and user-space
 instructions per proxied request under callgrind, for attache, nginx, HAProxy (both modes) and,
 with --floor, a bare SwiftNIO byte relay (Benchmarks' nio-relay-floor): what SwiftNIO alone costs.
 With --floor that relay is also a contender in (a): what any relay on SwiftNIO can reach.
@@ -100,6 +103,76 @@ def cpu_ticks(pid):
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_times():
+    """Each CPU's busy, stolen and total time (ticks) from /proc/stat: busy is all but idle,
+    iowait and steal; steal is time the hypervisor gave another guest."""
+    times = {}
+    with open("/proc/stat") as handle:
+        for line in handle:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                # user nice system idle iowait irq softirq steal (guest time is in user already)
+                values = [int(value) for value in fields[:8]] + [0] * (8 - len(fields[:8]))
+                total = sum(values)
+                times[name[3:]] = (total - values[3] - values[4] - values[7], values[7], total)
+    return times
+
+
+def busy_percent(before, after, cpu):
+    """How busy `cpu` was between two `cpu_times()`, in percent of its time."""
+    busy = after[cpu][0] - before[cpu][0]
+    total = after[cpu][2] - before[cpu][2]
+    return 100 * busy / total if total else 0.0
+
+
+def steal_percent(before, after):
+    """Time stolen by the hypervisor across all CPUs, in percent."""
+    stolen = sum(after[cpu][1] - before[cpu][1] for cpu in after)
+    total = sum(after[cpu][2] - before[cpu][2] for cpu in after)
+    return 100 * stolen / total if total else 0.0
+
+
+class CPULimit:
+    """A cgroup that holds the processes started in it to `share` of one CPU with the kernel's
+    CFS bandwidth control: what a Kubernetes CPU limit is. cgroup v2's cpu.max where the cpu
+    controller is there, else v1's cpu hierarchy. Raises OSError where neither can be written
+    (not root, no cpu controller)."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, share, name="attache-bench"):
+        quota = int(share * self.PERIOD_US)
+        unified = "/sys/fs/cgroup"
+        controllers = os.path.join(unified, "cgroup.controllers")
+        if os.path.exists(controllers) and "cpu" in open(controllers).read().split():
+            with open(os.path.join(unified, "cgroup.subtree_control"), "w") as handle:
+                handle.write("+cpu")
+            self.path = os.path.join(unified, name)
+            os.makedirs(self.path, exist_ok=True)
+            self._write("cpu.max", f"{quota} {self.PERIOD_US}")
+        else:
+            self.path = os.path.join(unified, "cpu", name)
+            os.makedirs(self.path, exist_ok=True)
+            self._write("cpu.cfs_period_us", self.PERIOD_US)
+            self._write("cpu.cfs_quota_us", quota)
+        self.share = share
+
+    def _write(self, control, value):
+        with open(os.path.join(self.path, control), "w") as handle:
+            handle.write(str(value))
+
+    def wrap(self, command):
+        """`command`, started inside the cgroup: the shell moves itself in, then execs it (the pid
+        stays the one Popen returned; children inherit the cgroup)."""
+        return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', os.path.join(self.path, "cgroup.procs")] + command
+
+    def remove(self):
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
 class Bench:
     def __init__(self, options):
         self.options = options
@@ -108,6 +181,9 @@ class Bench:
         self.attache = options.attache
         self.processes = {}
         self.results = []
+        self.notes = []
+        # Set while scenario (g) runs: the cgroup contenders are started in.
+        self.limit = None
         www = os.path.join(self.work, "www")
         os.makedirs(www, exist_ok=True)
         # The upstream's worker may run as another user (nginx started by root): it must be able
@@ -132,8 +208,11 @@ class Bench:
 
     # --- processes ---------------------------------------------------------------------------
 
-    def spawn(self, name, command, port, cpu=CONTENDER_CPU, stdout=None, stdin=None):
-        process = subprocess.Popen(["taskset", "-c", cpu] + command, stdout=stdout or subprocess.DEVNULL,
+    def spawn(self, name, command, port, cpu=CONTENDER_CPU, stdout=None, stdin=None, limit=None):
+        command = ["taskset", "-c", cpu] + command
+        if limit is not None:
+            command = limit.wrap(command)
+        process = subprocess.Popen(command, stdout=stdout or subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, stdin=stdin, start_new_session=True)
         if not wait_for_port(port):
             raise RuntimeError(f"{name} did not listen on {port}: {command}")
@@ -170,13 +249,13 @@ class Bench:
         if name == "attache":
             rules = rules or os.path.join(BENCH, "rules/logging" if logging else "rules/404")
             output = open(os.path.join(work, "attache-access.log"), "w") if logging else None
-            self.spawn(name, self.attache_command(rules), PORTS["attache"], stdout=output)
+            self.spawn(name, self.attache_command(rules), PORTS["attache"], stdout=output, limit=self.limit)
         elif name == "nginx":
             access = (f"log_format bench '$request_method $uri $status $request_time $upstream_response_time';\n"
                       f"    access_log {work}/nginx-access.log bench buffer=64k flush=1s;") if logging else "access_log off;"
             config = render("nginx-proxy.conf.in", os.path.join(work, "proxy.conf"), DIR=work, PORT=PORTS["nginx"],
                             UPSTREAM_PORT=PORTS["upstream"], ACCESS_LOG=access)
-            self.spawn(name, ["nginx", "-c", config, "-p", work], PORTS["nginx"])
+            self.spawn(name, ["nginx", "-c", config, "-p", work], PORTS["nginx"], limit=self.limit)
         elif name == "haproxy":
             config = render(
                 "haproxy-http.cfg.in", os.path.join(work, "haproxy.cfg"), PORT=PORTS["haproxy"],
@@ -184,15 +263,15 @@ class Bench:
                 HAPROXY_LOG_GLOBAL="log stdout format raw local0" if logging else "",
                 HAPROXY_LOG_DEFAULTS="log global\n    option httplog" if logging else "")
             output = open(os.path.join(work, "haproxy-access.log"), "w") if logging else None
-            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy"], stdout=output)
+            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy"], stdout=output, limit=self.limit)
         elif name == "haproxy-tcp":
             config = render("haproxy-tcp.cfg.in", os.path.join(work, "haproxy-tcp.cfg"), PORT=PORTS["haproxy-tcp"],
                             UPSTREAM_PORT=PORTS["upstream"])
-            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy-tcp"])
+            self.spawn(name, ["haproxy", "-f", config], PORTS["haproxy-tcp"], limit=self.limit)
         elif name == "nio-relay-floor":
             # It runs until its standard input ends (stopped with SIGTERM here).
             self.spawn(name, [self.options.floor, str(PORTS["floor"]), str(PORTS["upstream"])], PORTS["floor"],
-                       stdin=subprocess.PIPE)
+                       stdin=subprocess.PIPE, limit=self.limit)
         elif name != "direct":
             raise ValueError(name)
 
@@ -225,23 +304,46 @@ class Bench:
                             # not depend on how wrk and the upstream share the other CPU.
                             pid = self.processes["upstream" if name == "direct" else name].pid
                             user_before, system_before = cpu_ticks(pid)
+                            cpus_before = cpu_times()
                             result = self.wrk(name, path, connections)
+                            cpus_after = cpu_times()
                             user_after, system_after = cpu_ticks(pid)
                             requests = max(result["requests"], 1)
+                            # How busy each CPU was: where the load CPU is near 100 %, requests/s
+                            # are bounded by wrk and the upstream, not by the contender.
                             result.update(scenario=scenario, contender=name, path=path, connections=connections,
                                           round=round_number,
                                           user_us=(user_after - user_before) * TICK_US / requests,
                                           cpu_us=(user_after + system_after - user_before - system_before)
-                                          * TICK_US / requests)
+                                          * TICK_US / requests,
+                                          load_busy=busy_percent(cpus_before, cpus_after, LOAD_CPU),
+                                          contender_busy=busy_percent(cpus_before, cpus_after, CONTENDER_CPU),
+                                          steal=steal_percent(cpus_before, cpus_after))
                             self.results.append(result)
                             log(f"{scenario} round {round_number} {name:15} {path:9} c{connections:<4} "
                                 f"{result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
                                 f"p99 {result['p99_us'] / 1000:6.2f} ms  "
                                 f"CPU {result['cpu_us']:5.2f} µs/req (user {result['user_us']:5.2f})  "
-                                f"errors {result['errors']}")
+                                f"busy {result['load_busy']:3.0f} % / {result['contender_busy']:3.0f} %  "
+                                f"steal {result['steal']:4.1f} %  errors {result['errors']}")
         finally:
             for name in contenders:
                 self.stop(name)
+
+    def limited(self, scenario, contenders, paths, connection_counts, share=0.5):
+        """`throughput` with each contender held to `share` of a CPU (CPULimit). Where no cgroup
+        can be made (not root, no cpu controller), the report says so and the rest goes on."""
+        try:
+            self.limit = CPULimit(share)
+        except OSError as error:
+            self.notes.append(f"({scenario}) not run: no cgroup to limit the contenders' CPU with ({error})")
+            log(self.notes[-1])
+            return
+        try:
+            self.throughput(scenario, contenders, paths, connection_counts)
+        finally:
+            self.limit.remove()
+            self.limit = None
 
     def idle_rss(self, contenders, connections=1000):
         """RSS of each contender holding `connections` idle keep-alive connections."""
@@ -369,15 +471,25 @@ class Bench:
                  f"{self.options.rounds} interleaved rounds, medians. CPU µs/req: the contender's user + "
                  f"system CPU time per request (user time in brackets), from /proc; for direct, the "
                  f"upstream's, on the CPU it shares with wrk.", ""]
+        steal = [r["steal"] for r in self.results if "steal" in r]
+        if steal:
+            lines += [f"Busy %: how busy the load CPU (wrk and the upstream) and the contender's CPU were "
+                      f"during the run; near 100 % on the load CPU, requests/s are bounded by it rather than "
+                      f"by the contender. Time stolen by the hypervisor: median {statistics.median(steal):.1f} %, "
+                      f"at most {max(steal):.1f} % of a run.", ""]
+        lines += [f"{note}" for note in self.notes] + ([""] if self.notes else [])
         tables = [("a", "(a) the 404 rule only"), ("b", "(b) plus 10,000 rules that do not match"),
-                  ("c", "(c) record + log on every request, logs to files"), ("d", "(d) 1 MiB responses")]
+                  ("c", "(c) record + log on every request, logs to files"), ("d", "(d) 1 MiB responses"),
+                  ("g", "(g) as (a), each contender held to half a CPU (CFS quota, as Kubernetes "
+                        "`limits.cpu: 500m`)")]
         for scenario, title in tables:
             rows = [r for r in self.results if r.get("scenario") == scenario]
             if not rows:
                 continue
             lines += [f"## {title}", "",
-                      "| path | conns | contender | req/s | p50 ms | p99 ms | × nginx | CPU µs/req (user) | errors |",
-                      "|---|---|---|---|---|---|---|---|---|"]
+                      "| path | conns | contender | req/s | p50 ms | p99 ms | × nginx | CPU µs/req (user) "
+                      "| busy % load / contender | errors |",
+                      "|---|---|---|---|---|---|---|---|---|---|"]
             keys = sorted({(r["path"], r["connections"]) for r in rows})
             for path, connections in keys:
                 nginx = self.median(scenario, "nginx", path, connections, "rps") or self.median(
@@ -393,8 +505,10 @@ class Bench:
                     ratio = f"{rps / nginx:.2f}" if nginx else "–"
                     cpu = self.median(scenario, contender, path, connections, "cpu_us")
                     user = self.median(scenario, contender, path, connections, "user_us")
+                    load = self.median(scenario, contender, path, connections, "load_busy")
+                    busy = self.median(scenario, contender, path, connections, "contender_busy")
                     lines.append(f"| {path} | {connections} | {contender} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | "
-                                 f"{ratio} | {cpu:.1f} ({user:.1f}) | {errors} |")
+                                 f"{ratio} | {cpu:.1f} ({user:.1f}) | {load:.0f} / {busy:.0f} | {errors} |")
             lines.append("")
         for scenario, title, key, unit in [("e", "(e) RSS with 1,000 idle keep-alive connections", "rss_kib", "MiB"),
                                            ("f", "(f) start to first proxied response", "startup_ms", "ms"),
@@ -427,7 +541,7 @@ def main():
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "attache-bench"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--scenarios", default="a,b,c,d,e,f,instructions")
+    parser.add_argument("--scenarios", default="a,b,c,d,e,f,g,instructions")
     parser.add_argument("--output", default=None, help="write the markdown report here too")
     options = parser.parse_args()
     bench = Bench(options)
@@ -446,6 +560,9 @@ def main():
             bench.throughput("c", ["attache", "nginx", "haproxy"], ["/"], [32, 256], logging=True)
         if "d" in scenarios:
             bench.throughput("d", ["direct", "attache", "nginx", "haproxy", "haproxy-tcp"], ["/1m.bin"], [32])
+        if "g" in scenarios:
+            bench.limited("g", ["attache", "nginx", "haproxy", "haproxy-tcp"]
+                          + (["nio-relay-floor"] if options.floor else []), ["/", "/missing"], [32, 256])
         if "e" in scenarios:
             bench.idle_rss(["attache", "nginx", "haproxy"])
         if "f" in scenarios:
