@@ -364,6 +364,42 @@ import Testing
         }
     }
 
+    @Test func bytesAnUpstreamSendsWhileIdleRetireItsConnection() throws {
+        try withHarness { harness in
+            let client = try harness.client()
+            try client.send("HEAD /stray/idle HTTP/1.1\r\nHost: t\r\n\r\n")
+            let head = try client.readResponse(headRequest: true)
+            #expect(head.status == 200 && head.header("content-length") == "5" && head.body.isEmpty)
+            // The five bytes after the HEAD response reach the pooled connection: attache closes it.
+            #expect(eventually { harness.upstream.openConnectionCount == 0 })
+            try client.send("GET /size/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try client.readResponse().body == TestUpstream.pattern(5))
+            #expect(harness.upstream.openConnectionCount == 1)
+            #expect(client.received.isEmpty)
+        }
+    }
+
+    @Test func bytesAnUpstreamSendsBeforeTheNextResponseAreA502() throws {
+        // No rules: the 502 is attache's own, naming what was wrong.
+        try withHarness(rules: "rules: []\n") { harness in
+            let client = try harness.client()
+            try client.send("HEAD /stray/next HTTP/1.1\r\nHost: t\r\n\r\n")
+            let head = try client.readResponse(headRequest: true)
+            #expect(head.status == 200 && head.header("content-length") == "5" && head.body.isEmpty)
+            // The reused connection answers the next request with the stray bytes first: no
+            // status line, so a 502 on a connection that stays open, and the upstream's is closed.
+            try client.send("GET /size/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            let failed = try client.readResponse()
+            #expect(failed.status == 502)
+            #expect(failed.text == "502 Bad Gateway: malformed response from the upstream: invalid HTTP version\n")
+            #expect(eventually { harness.upstream.openConnectionCount == 0 })
+            try client.send("GET /size/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try client.readResponse().body == TestUpstream.pattern(5))
+            #expect(harness.upstream.requestCount == 3)
+            #expect(client.received.isEmpty)
+        }
+    }
+
     @Test func interimResponsesAreForwarded() throws {
         try withHarness { harness in
             let client = try harness.client()

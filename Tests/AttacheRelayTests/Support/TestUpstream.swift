@@ -72,6 +72,8 @@ private final class TestUpstreamHandler: ChannelInboundHandler {
     var head: HTTPRequestHead?
     var body: [UInt8] = []
     var tunnel = false
+    /// Set by `HEAD /stray/next`: the next response on this connection starts with stray bytes.
+    var strayBeforeNext = false
 
     init(counters: TestUpstream.Counters) {
         self.counters = counters
@@ -133,7 +135,21 @@ private final class TestUpstreamHandler: ChannelInboundHandler {
         let parts = head.uri.split(separator: "?")[0].split(separator: "/").map(String.init)
         let first = parts.first ?? ""
         let argument = parts.count > 1 ? parts[1] : ""
+        if strayBeforeNext {
+            strayBeforeNext = false
+            send(context, "stray")
+        }
         switch first {
+        case "stray":
+            // A broken upstream that sends a body after a HEAD response: while the connection
+            // sits idle (`idle`, 50 ms later), or only once the next request has come (`next`).
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+            if argument == "idle" {
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(50)) { bound.value.0.send(bound.value.1, "stray") }
+            } else {
+                strayBeforeNext = true
+            }
         case "size":
             let count = Int(argument) ?? 0
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: \(count)\r\n\r\n")
