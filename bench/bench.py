@@ -464,6 +464,62 @@ class Bench:
                   and r.get("path") == path and r.get("connections") == connections]
         return statistics.median(values) if values else None
 
+    def targets(self):
+        """Issue 7's targets, each checked against this run's medians: (label, figures, met)."""
+        rows = []
+
+        def ratio(scenario, contender, path, connections, other, key="rps", other_scenario=None):
+            mine = self.median(scenario, contender, path, connections, key)
+            theirs = self.median(other_scenario or scenario, other, path, connections, key)
+            return (mine / theirs) if mine and theirs else None
+
+        for scenario in ("a", "g"):
+            cells = sorted({(r["path"], r["connections"]) for r in self.results
+                            if r.get("scenario") == scenario and r["contender"] == "attache"})
+            label = "(a)" if scenario == "a" else "(g), as (a):"
+            for path, connections in cells:
+                where = f"`{path}` at {connections}"
+                peers = [(name, self.median(scenario, name, path, connections, "rps")) for name in ("nginx", "haproxy")]
+                peers = [(name, rps) for name, rps in peers if rps]
+                if peers:
+                    name, best = max(peers, key=lambda peer: peer[1])
+                    value = self.median(scenario, "attache", path, connections, "rps") / best
+                    rows.append((f"{label} ≥ 1.0× the better of nginx and HAProxy", f"{where}: {value:.2f}× {name}",
+                                 value >= 1.0))
+                value = ratio(scenario, "attache", path, connections, "haproxy-tcp")
+                if value is not None:
+                    rows.append((f"{label} ≥ 0.95× HAProxy `mode tcp`", f"{where}: {value:.2f}×", value >= 0.95))
+                mine = self.median(scenario, "attache", path, connections, "p99_us")
+                theirs = self.median(scenario, "nginx", path, connections, "p99_us")
+                if mine and theirs:
+                    rows.append((f"{label} p99 no worse than nginx",
+                                 f"{where}: {mine / 1000:.2f} against {theirs / 1000:.2f} ms", mine <= theirs))
+        instructions = {r["contender"]: r["instructions"] for r in self.results if r.get("scenario") == "instructions"}
+        if "attache" in instructions and "nginx" in instructions:
+            value = instructions["attache"] / instructions["nginx"]
+            rows.append(("instructions ≤ 0.8× nginx", f"{instructions['attache']:,.0f} against "
+                         f"{instructions['nginx']:,.0f}: {value:.2f}×", value <= 0.8))
+        for scenario, limit in (("b", 0.05), ("c", 0.15)):
+            cells = sorted({(r["path"], r["connections"]) for r in self.results
+                            if r.get("scenario") == scenario and r["contender"] == "attache"})
+            for path, connections in cells:
+                value = ratio(scenario, "attache", path, connections, "attache", other_scenario="a")
+                if value is not None:
+                    rows.append((f"({scenario}) within {limit:.0%} of (a)",
+                                 f"`{path}` at {connections}: {value - 1:+.1%}", value >= 1 - limit))
+        for path, connections in sorted({(r["path"], r["connections"]) for r in self.results
+                                         if r.get("scenario") == "d" and r["contender"] == "attache"}):
+            value = ratio("d", "attache", path, connections, "nginx")
+            if value is not None:
+                rows.append(("(d) ≥ nginx", f"{value:.2f}×", value >= 1.0))
+        for scenario, key, bound, text in (("e", "rss_kib", 30 * 1024, "(e) ≤ 30 MiB"),
+                                           ("f", "startup_ms", 100, "(f) ≤ 100 ms")):
+            found = [r[key] for r in self.results if r.get("scenario") == scenario and r["contender"] == "attache"]
+            if found:
+                shown = f"{found[0] / 1024:.1f} MiB" if key == "rss_kib" else f"{found[0]:.1f} ms"
+                rows.append((text, shown, found[0] <= bound))
+        return rows
+
     def report(self):
         lines = [f"# attache benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
                  f"{os.cpu_count()} cores; one worker thread per contender (CPU {CONTENDER_CPU}), wrk and the "
@@ -529,6 +585,12 @@ class Bench:
             for r in rows:
                 value = r[key] / 1024 if key == "rss_kib" else r[key]
                 lines.append(f"| {r['contender']} | {value:,.1f} {unit} |")
+            lines.append("")
+        targets = self.targets()
+        if targets:
+            lines += ["## Targets (issue 7), from this run's medians", "", "| target | this run | met |",
+                      "|---|---|---|"]
+            lines += [f"| {target} | {figures} | {'yes' if met else '**no**'} |" for target, figures, met in targets]
             lines.append("")
         return "\n".join(lines)
 
