@@ -8,10 +8,10 @@ are pinned to CPU 1, wrk and the upstream to CPU 0, the same for every contender
 
 Scenarios: (a) the 404 rule only; (b) plus 10,000 rules that do not match; (c) record + log on
 every request, logs to a file for every contender; (d) 1 MiB responses; (e) RSS with 1,000 idle
-keep-alive connections; (f) time from process start to the first proxied response; (g) as (a), each contender held
-to half a CPU by a cgroup's CFS quota, as a Kubernetes `limits.cpu: 500m` holds a sidecar: with
-its CPU the limit, requests/s measure the proxy rather than the CPU wrk and the upstream share
-(busy in every run of (a), see the tables' busy column); and user-space
+keep-alive connections; (f) time from process start to the first proxied response; (g) as (a),
+each contender held to half a CPU by a cgroup's CFS quota, as a Kubernetes `limits.cpu: 500m`
+holds a sidecar: with its CPU the limit, requests/s measure the proxy rather than the CPU wrk
+and the upstream share (busy in every run of (a), see the tables' busy column); and user-space
 instructions per proxied request under callgrind, for attache, nginx, HAProxy (both modes) and,
 with --floor, a bare SwiftNIO byte relay (Benchmarks' nio-relay-floor): what SwiftNIO alone costs.
 With --floor that relay is also a contender in (a): what any relay on SwiftNIO can reach.
@@ -144,18 +144,21 @@ class CPULimit:
         quota = int(share * self.PERIOD_US)
         unified = "/sys/fs/cgroup"
         controllers = os.path.join(unified, "cgroup.controllers")
-        if os.path.exists(controllers) and "cpu" in open(controllers).read().split():
+        controllers = open(controllers).read().split() if os.path.exists(controllers) else []
+        if "cpu" in controllers:
             with open(os.path.join(unified, "cgroup.subtree_control"), "w") as handle:
                 handle.write("+cpu")
             self.path = os.path.join(unified, name)
             os.makedirs(self.path, exist_ok=True)
             self._write("cpu.max", f"{quota} {self.PERIOD_US}")
-        else:
+        elif os.path.exists(os.path.join(unified, "cpu", "cpu.cfs_quota_us")):
             self.path = os.path.join(unified, "cpu", name)
             os.makedirs(self.path, exist_ok=True)
             self._write("cpu.cfs_period_us", self.PERIOD_US)
             self._write("cpu.cfs_quota_us", quota)
-        self.share = share
+        else:
+            # Not a directory made blindly under /sys/fs/cgroup: on cgroup v2 that is a new cgroup.
+            raise OSError(f"no cgroup cpu controller under {unified}")
 
     def _write(self, control, value):
         with open(os.path.join(self.path, control), "w") as handle:
