@@ -471,16 +471,19 @@ class Bench:
         """Issue 7's targets, each checked against this run's medians: (label, figures, met)."""
         rows = []
 
-        def ratio(scenario, contender, path, connections, other, key="rps", other_scenario=None):
-            mine = self.median(scenario, contender, path, connections, key)
-            theirs = self.median(other_scenario or scenario, other, path, connections, key)
+        def cells(scenario):
+            """The (path, connections) pairs attache was measured at in `scenario`."""
+            return sorted({(r["path"], r["connections"]) for r in self.results
+                           if r.get("scenario") == scenario and r["contender"] == "attache"})
+
+        def ratio(scenario, contender, path, connections, other, other_scenario=None):
+            mine = self.median(scenario, contender, path, connections, "rps")
+            theirs = self.median(other_scenario or scenario, other, path, connections, "rps")
             return (mine / theirs) if mine and theirs else None
 
         for scenario in ("a", "g"):
-            cells = sorted({(r["path"], r["connections"]) for r in self.results
-                            if r.get("scenario") == scenario and r["contender"] == "attache"})
             label = "(a)" if scenario == "a" else "(g), as (a):"
-            for path, connections in cells:
+            for path, connections in cells(scenario):
                 where = f"`{path}` at {connections}"
                 peers = [(name, self.median(scenario, name, path, connections, "rps")) for name in ("nginx", "haproxy")]
                 peers = [(name, rps) for name, rps in peers if rps]
@@ -503,15 +506,12 @@ class Bench:
             rows.append(("instructions ≤ 0.8× nginx", f"{instructions['attache']:,.0f} against "
                          f"{instructions['nginx']:,.0f}: {value:.2f}×", value <= 0.8))
         for scenario, limit in (("b", 0.05), ("c", 0.15)):
-            cells = sorted({(r["path"], r["connections"]) for r in self.results
-                            if r.get("scenario") == scenario and r["contender"] == "attache"})
-            for path, connections in cells:
+            for path, connections in cells(scenario):
                 value = ratio(scenario, "attache", path, connections, "attache", other_scenario="a")
                 if value is not None:
                     rows.append((f"({scenario}) within {limit:.0%} of (a)",
                                  f"`{path}` at {connections}: {value - 1:+.1%}", value >= 1 - limit))
-        for path, connections in sorted({(r["path"], r["connections"]) for r in self.results
-                                         if r.get("scenario") == "d" and r["contender"] == "attache"}):
+        for path, connections in cells("d"):
             value = ratio("d", "attache", path, connections, "nginx")
             if value is not None:
                 rows.append(("(d) ≥ nginx", f"{value:.2f}×", value >= 1.0))
