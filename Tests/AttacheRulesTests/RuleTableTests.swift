@@ -186,6 +186,50 @@ import Testing
         #expect(table.unconditionalCompletion == nil && onlyRequests.unconditionalCompletion == nil)
     }
 
+    /// Response rules that read nothing of the request (status and origin only) are answered
+    /// without a request view, and the answer is the index's for every status and origin.
+    @Test func requestFreeRespondersAgreeWithTheIndex() throws {
+        let pages = try AttacheRulesTests.table("""
+            rules:
+              - { name: teapot, when: { status: 418, origin: upstream }, respond: { status: 500 } }
+              - { name: gone, when: { status: [404, 410] }, respond: { status: 404 } }
+              - { name: proxy-errors, when: { status: 5xx, origin: proxy }, respond: { status: 503 } }
+              - { name: any-proxy, when: { origin: proxy }, respond: { status: 502 } }
+              - { name: ask-first, when: { path: /a }, respond: { status: 200 } }
+              - { name: logged, when: { status: 404, path: /b }, log: x }
+            """)
+        #expect(!pages.respondersReadRequest)
+        var answers: [String] = []
+        for status in [100, 200, 404, 410, 418, 500, 502, 599, 600, 999] {
+            for origin in [Origin.upstream, .proxy] {
+                let quick = pages.firstResponseResponder(status: status, origin: origin)
+                let indexed = evaluate(pages, "GET", "/b", status: status, origin: origin)?.responseResponder
+                #expect(quick.map { pages.rules[$0].name } == indexed, "status \(status), \(origin)")
+                if let quick { answers.append("\(status) \(origin): \(pages.rules[quick].name)") }
+            }
+        }
+        #expect(answers == [
+            "100 proxy: any-proxy", "200 proxy: any-proxy", "404 upstream: gone", "404 proxy: gone",
+            "410 upstream: gone", "410 proxy: gone", "418 upstream: teapot", "418 proxy: any-proxy",
+            "500 proxy: proxy-errors", "502 proxy: proxy-errors", "599 proxy: proxy-errors", "600 proxy: any-proxy",
+            "999 proxy: any-proxy",
+        ])
+        // A method, path or header condition on any response rule, or more than
+        // `requestFreeLimit` of them: the relay asks with a request view.
+        for condition in ["method: GET", "path: /x", "headers: { x-a: { present: true } }"] {
+            let reads = try AttacheRulesTests.table("""
+                rules:
+                  - { name: gone, when: { status: 404 }, respond: { status: 404 } }
+                  - { name: narrow, when: { status: 500, \(condition) }, respond: { status: 500 } }
+                """)
+            #expect(reads.respondersReadRequest, "\(condition)")
+        }
+        let many = (0...RuleTable.requestFreeLimit).map { "  - { name: r\($0), when: { status: \(400 + $0) }, respond: { status: 500 } }" }
+        #expect(try AttacheRulesTests.table("rules:\n" + many.joined(separator: "\n") + "\n").respondersReadRequest)
+        #expect(try !AttacheRulesTests.table("rules:\n" + many.dropLast().joined(separator: "\n") + "\n").respondersReadRequest)
+        #expect(!RuleTable.empty.respondersReadRequest && RuleTable.empty.firstResponseResponder(status: 404, origin: .upstream) == nil)
+    }
+
     /// The indexed table must agree with evaluating every rule's conditions in order, for
     /// random rule sets and requests mixing every pattern kind.
     @Test func indexAgreesWithLinearEvaluation() throws {

@@ -39,11 +39,8 @@ extension ClientHandler: UpstreamDelegate {
 
         // Response phase: a rule may replace the response.
         let table = exchange.table
-        // The status, not the head, goes into the closure: capturing the head copied it.
         let status = head.status
-        let responder = !table.mayReplaceResponse(status: status) ? nil : withRequestView(exchange) { view in
-            table.firstResponseResponder(view, status: status, origin: .upstream, scratch: &loop.scratch)
-        }
+        let responder = responseResponder(exchange, table: table, status: status, origin: .upstream)
         if let index = responder, let template = table.rules[index].respond {
             let rule = table.rules[index]
             exchange.respondingRule = rule.name
@@ -117,9 +114,7 @@ extension ClientHandler: UpstreamDelegate {
         exchange.origin = .proxy
         exchange.status = failure.status
         let table = exchange.table
-        let responder = !table.mayReplaceResponse(status: failure.status) ? nil : withRequestView(exchange) { view in
-            table.firstResponseResponder(view, status: failure.status, origin: .proxy, scratch: &loop.scratch)
-        }
+        let responder = responseResponder(exchange, table: table, status: failure.status, origin: .proxy)
         if let index = responder, let template = table.rules[index].respond {
             let rule = table.rules[index]
             exchange.respondingRule = rule.name
@@ -129,6 +124,16 @@ extension ClientHandler: UpstreamDelegate {
         }
         runMachine()
         flushIfNeeded()
+    }
+
+    /// The rule that replaces a response with this status, if any: from status and origin alone
+    /// when no responder reads the request, else with a request view.
+    private func responseResponder(_ exchange: Exchange, table: RuleTable, status: Int, origin: Origin) -> Int? {
+        guard table.mayReplaceResponse(status: status) else { return nil }
+        guard table.respondersReadRequest else { return table.firstResponseResponder(status: status, origin: origin) }
+        return withRequestView(exchange) { view in
+            table.firstResponseResponder(view, status: status, origin: origin, scratch: &loop.scratch)
+        }
     }
 
     func upstreamReadComplete() {

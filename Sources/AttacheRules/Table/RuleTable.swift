@@ -32,6 +32,12 @@ public final class RuleTable: Sendable {
     /// to every exchange, so the relay takes the list as is, without a request view or the
     /// index (the common "log every request" set).
     public let unconditionalCompletion: [Int32]?
+    /// When every response-phase `respond` rule (at most `requestFreeLimit` of them) has no
+    /// method, path or header condition: those rules, in order. Which one replaces a response
+    /// then depends on its status and origin alone, and the relay asks without building a
+    /// request view or walking the index (the usual error-page rule set).
+    private let requestFreeResponders: [Int32]?
+    static let requestFreeLimit = 16
 
     public var rules: [Rule] { ruleSet.rules }
 
@@ -90,6 +96,8 @@ public final class RuleTable: Sendable {
         var replacesAnyStatus = false
         var completionRuleIndices: [Int32] = []
         var everyCompletionRuleUnconditional = true
+        var responders: [Int32] = []
+        var everyResponderRequestFree = true
         checks.reserveCapacity(ruleSet.rules.count)
         for rule in ruleSet.rules {
             let conditions = rule.conditions
@@ -133,6 +141,9 @@ public final class RuleTable: Sendable {
                     && conditions.origins == nil
             }
             if insertRespond && rule.phase == .response {
+                responders.append(Int32(rule.index))
+                everyResponderRequestFree = everyResponderRequestFree && conditions.methods == nil
+                    && conditions.paths == nil && conditions.headers.isEmpty
                 if let statuses = conditions.statuses {
                     replacedStatuses.formUnion(statuses.bits)
                 } else {
@@ -159,6 +170,7 @@ public final class RuleTable: Sendable {
         self.replacedStatuses = replacedStatuses
         self.replacesAnyStatus = replacesAnyStatus
         unconditionalCompletion = everyCompletionRuleUnconditional && !completionRuleIndices.isEmpty ? completionRuleIndices : nil
+        requestFreeResponders = everyResponderRequestFree && responders.count <= Self.requestFreeLimit ? responders : nil
         requestIndex = requestBuilder.build()
         responseIndex = responseBuilder.build()
         completionIndex = completionBuilder.build()
@@ -208,6 +220,28 @@ public final class RuleTable: Sendable {
         return firstMatch(
             responseIndex, Buckets(method: method, status: status), method: method, request, status: status,
             origin: origin, scratch: &scratch)
+    }
+
+    /// Whether `firstResponseResponder` must see the request. When it need not, the relay asks
+    /// `firstResponseResponder(status:origin:)` instead, without a request view.
+    public var respondersReadRequest: Bool { requestFreeResponders == nil }
+
+    /// `firstResponseResponder` for a table whose responders do not read the request
+    /// (`respondersReadRequest` is false): the first of them whose status and origin hold.
+    public func firstResponseResponder(status: Int, origin: Origin) -> Int? {
+        guard let requestFreeResponders else {
+            preconditionFailure("the table's responders read the request: ask with a RequestView")
+        }
+        guard mayReplaceResponse(status: status) else { return nil }
+        return checks.withUnsafeBufferPointer { checks in
+            for rule in requestFreeResponders {
+                let check = checks[Int(rule)]
+                if check.hasStatusCondition, !check.statuses.contains(status) { continue }
+                if check.originMask & origin.bit == 0 { continue }
+                return Int(rule)
+            }
+            return nil
+        }
     }
 
     /// Every rule with `record` or `log` that applies to a finished exchange, ascending, into
