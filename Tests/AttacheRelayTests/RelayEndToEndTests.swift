@@ -122,6 +122,30 @@ import Testing
         }
     }
 
+    /// A replaced response's `upstream.ms` and `duration.ms` are read from the clock when the
+    /// template renders: the upstream's 60 ms delay is in both. The rule reads nothing of the
+    /// request, so the relay picks it from status and origin alone.
+    @Test func replacedResponseTimesIncludeTheUpstreamsDelay() throws {
+        let rules = """
+            rules:
+              - name: timed
+                when: { status: 200, origin: upstream }
+                respond: { body: "{{ upstream.ms }}|{{ duration.ms }}|{{ rule.name }}|{{ client.ip }}" }
+            """
+        try withHarness(rules: rules) { harness in
+            for _ in 0..<2 {
+                let response = try harness.request("GET /delay/60 HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(response.status == 200)
+                let fields = response.text.split(separator: "|").map(String.init)
+                #expect(fields.count == 4 && fields[2...] == ["timed", "127.0.0.1"])
+                #expect(fields.prefix(2).allSatisfy { $0.wholeMatch(of: /[0-9]+\.[0-9]{3}/) != nil }, "\(fields)")
+                let upstream = Double(fields[0]) ?? -1
+                let duration = Double(fields[1]) ?? -1
+                #expect(upstream >= 60 && upstream <= duration && duration < 10_000, "\(fields)")
+            }
+        }
+    }
+
     @Test func bodyContainingAStatusLinePassesUntouched() throws {
         try withHarness { harness in
             let response = try harness.request("GET /contains-404 HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -118,11 +118,9 @@ extension ClientHandler {
         exchange.headBytes.withUnsafeReadableBytes { bytes in
             func run(_ path: UnsafeRawBufferPointer, _ responseBytes: UnsafeRawBufferPointer?) -> Result {
                 var context = RequestContext(
-                    exchange: exchange, loop: loop, bytes: bytes, path: path, clientAddress: clientAddress,
+                    exchange: exchange, loop: loop, client: self, bytes: bytes, path: path,
                     status: exchange.status == 0 ? nil : exchange.status, origin: exchange.origin,
-                    responseHead: responseHead, responseBytes: responseBytes,
-                    durationNanoseconds: (NIODeadline.now() - exchange.start).nanoseconds,
-                    upstreamNanoseconds: exchange.firstResponseByte.map { ($0 - exchange.start).nanoseconds })
+                    responseHead: responseHead, responseBytes: responseBytes)
                 return body(&context)
             }
             func withPath(_ responseBytes: UnsafeRawBufferPointer?) -> Result {
@@ -207,21 +205,26 @@ extension ClientHandler {
     ) {
         machine.respondedLocally()
         // Rendered into the loop's scratch arrays, then one head buffer: no allocation once warm.
+        // The body goes into the buffer from `localBody` itself rather than through
+        // `localResponse` (`includeBody: false`): one copy fewer.
         let extra = HeadWriter.connectionLine(machine.connectionField)
         loop.localResponse.removeAllKeepingCapacity()
         let status = withRequestContext(exchange, responseHead: responseHead, responseBytes: responseBytes) { context -> Int in
-            context.ruleName = rule.name
+            context.rule = rule
             context.status = matchedStatus
             if rule.capturesPath {
                 context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             }
             return template.renderWire(
-                context, matchedStatus: matchedStatus, extraHeaders: extra, includeBody: !exchange.isHeadRequest,
+                context, matchedStatus: matchedStatus, extraHeaders: extra, includeBody: false,
                 into: &loop.localResponse, body: &loop.localBody, scratch: &loop.renderScratch)
         }
         exchange.status = status
-        var bytes = loop.headBuffer(capacity: loop.localResponse.count, allocator: allocator)
+        let includeBody = !exchange.isHeadRequest
+        var bytes = loop.headBuffer(
+            capacity: loop.localResponse.count + (includeBody ? loop.localBody.count : 0), allocator: allocator)
         bytes.writeBytes(loop.localResponse)
+        if includeBody { bytes.writeBytes(loop.localBody) }
         write(bytes)
         loop.keepHeadBuffer(bytes)
     }
@@ -294,12 +297,8 @@ extension ClientHandler {
             let rules = table.rules
             for index in matched {
                 unowned(unsafe) let rule = rules[Int(index)]
-                context.ruleName = rule.name
-                if rule.capturesPath {
-                    context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
-                } else if !context.captures.isEmpty {
-                    context.captures = [:]
-                }
+                context.rule = rule
+                context.captures = rule.capturesPath ? withRequestView(exchange) { rule.conditions.pathCaptures($0) } : nil
                 if let log = rule.log {
                     loop.renderOutput.removeAllKeepingCapacity()
                     log.render(context, into: &loop.renderOutput, scratch: &loop.renderScratch)

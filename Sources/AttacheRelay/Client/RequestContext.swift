@@ -1,4 +1,5 @@
 import AttacheRules
+import NIOCore
 
 /// Template values for one exchange, read straight from the bytes of the request head (and the
 /// upstream's response head, when there is one). Valid only while those bytes are borrowed.
@@ -10,20 +11,31 @@ struct RequestContext: TemplateContext {
     /// Held by the caller for as long as the context lives (it never escapes `withRequestContext`).
     unowned(unsafe) let exchange: Exchange
     unowned(unsafe) let loop: LoopState
+    /// The client connection's handler, lent like the exchange: its address is read from it
+    /// when a template or log line asks (a copy of the string cost a retain and a release).
+    unowned(unsafe) let client: ClientHandler
     var bytes: UnsafeRawBufferPointer
     /// The normalized path (may point into `bytes` or into scratch memory).
     var path: UnsafeRawBufferPointer
-    var clientAddress: String
     var status: Int?
     var origin: Origin?
     /// The upstream's response head, lent for the call like the exchange (the head is large:
     /// held as a value, it was copied twice per replaced response).
     var responseHead: UnsafePointer<HTTPHead>?
     var responseBytes: UnsafeRawBufferPointer?
+    /// Set when the exchange is finished; until then a template that asks gets the time so far
+    /// (read from the clock only then: most responses a rule sends never ask).
     var durationNanoseconds: Int64?
+    /// Set when the exchange is finished; until then, from the exchange's first response byte.
     var upstreamNanoseconds: Int64?
-    var ruleName: String?
-    var captures: [String: String] = [:]
+
+    var clientAddress: String { client.clientAddress }
+    /// The rule whose template renders, lent by the caller (its name copied in cost a retain and
+    /// a release).
+    unowned(unsafe) var rule: Rule?
+    /// `path.NAME` values of the rule's path pattern; `nil` when it captures nothing (an empty
+    /// dictionary made for every context cost a call).
+    var captures: [String: String]?
 
     func appendValue(of variable: TemplateVariable, to output: inout [UInt8]) -> Bool {
         switch variable {
@@ -45,7 +57,7 @@ struct RequestContext: TemplateContext {
         case .requestHeader(let name, _):
             return RequestContext.appendField(named: name, of: exchange.head, in: bytes, to: &output)
         case .clientIP:
-            output.append(contentsOf: clientAddress.utf8)
+            output.append(contentsOf: client.clientAddress.utf8)
         case .responseStatus:
             guard let status else { return false }
             ValueFormatting.appendDecimal(status, to: &output)
@@ -62,16 +74,17 @@ struct RequestContext: TemplateContext {
             guard let responseHead, let responseBytes else { return false }
             return RequestContext.appendField(named: name, of: responseHead.pointee, in: responseBytes, to: &output)
         case .durationMilliseconds:
-            guard let durationNanoseconds else { return false }
-            ValueFormatting.appendMilliseconds(nanoseconds: durationNanoseconds, to: &output)
+            let duration = durationNanoseconds ?? (NIODeadline.now() - exchange.start).nanoseconds
+            ValueFormatting.appendMilliseconds(nanoseconds: duration, to: &output)
         case .upstreamMilliseconds:
-            guard let upstreamNanoseconds else { return false }
-            ValueFormatting.appendMilliseconds(nanoseconds: upstreamNanoseconds, to: &output)
+            guard let upstream = upstreamNanoseconds ?? exchange.firstResponseByte.map({ ($0 - exchange.start).nanoseconds })
+            else { return false }
+            ValueFormatting.appendMilliseconds(nanoseconds: upstream, to: &output)
         case .ruleName:
-            guard let ruleName else { return false }
-            output.append(contentsOf: ruleName.utf8)
+            guard let rule else { return false }
+            output.append(contentsOf: rule.name.utf8)
         case .pathCapture(let name):
-            guard let value = captures[name] else { return false }
+            guard let value = captures?[name] else { return false }
             output.append(contentsOf: value.utf8)
         case .timeHTTP:
             ValueFormatting.appendHTTPDate(epochSeconds: SystemClock.now().seconds, to: &output)
