@@ -54,9 +54,10 @@ extension ResponseTemplate {
     /// Renders the response straight into the bytes that go on the wire, for the relay: the
     /// status line, the template's headers, `content-length`, then `extraHeaders` (already
     /// formatted lines, such as `Connection: close\r\n`), the empty line and, unless
-    /// `includeBody` is false (HEAD), the body. The same bytes as `render(...).serialized()` with
-    /// those lines added; `body` and `scratch` are working space a caller keeps, so a warm caller
-    /// renders without allocating. Returns the status.
+    /// `includeBody` is false (HEAD, or a caller that writes `body` out itself), the body. The
+    /// same bytes as `render(...).serialized()` with those lines added; `body` and `scratch` are
+    /// working space a caller keeps, so a warm caller renders without allocating. Returns the
+    /// status.
     public func renderWire<Context: TemplateContext>(
         _ context: Context, matchedStatus: Int?, extraHeaders: StaticString?, includeBody: Bool,
         into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
