@@ -204,9 +204,8 @@ extension ClientHandler {
         responseHead: UnsafePointer<HTTPHead>? = nil, responseBytes: ByteBuffer? = nil
     ) {
         machine.respondedLocally()
-        // Rendered into the loop's scratch arrays, then one head buffer: no allocation once warm.
-        // The body goes into the buffer from `localBody` itself rather than through
-        // `localResponse` (`includeBody: false`): one copy fewer.
+        // Rendered into the loop's scratch arrays (head, body), then one head buffer: no
+        // allocation once warm.
         let extra = HeadWriter.connectionLine(machine.connectionField)
         loop.localResponse.removeAllKeepingCapacity()
         let status = withRequestContext(exchange, responseHead: responseHead, responseBytes: responseBytes) { context -> Int in
@@ -216,8 +215,8 @@ extension ClientHandler {
                 context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
             }
             return template.renderWire(
-                context, matchedStatus: matchedStatus, extraHeaders: extra, includeBody: false,
-                into: &loop.localResponse, body: &loop.localBody, scratch: &loop.renderScratch)
+                context, matchedStatus: matchedStatus, extraHeaders: extra, into: &loop.localResponse,
+                body: &loop.localBody, scratch: &loop.renderScratch)
         }
         exchange.status = status
         let includeBody = !exchange.isHeadRequest

@@ -57,7 +57,7 @@ struct RequestContext: TemplateContext {
         case .requestHeader(let name, _):
             return RequestContext.appendField(named: name, of: exchange.head, in: bytes, to: &output)
         case .clientIP:
-            output.append(contentsOf: client.clientAddress.utf8)
+            output.append(contentsOf: clientAddress.utf8)
         case .responseStatus:
             guard let status else { return false }
             ValueFormatting.appendDecimal(status, to: &output)

@@ -51,15 +51,15 @@ extension ResponseTemplate {
 }
 
 extension ResponseTemplate {
-    /// Renders the response straight into the bytes that go on the wire, for the relay: the
-    /// status line, the template's headers, `content-length`, then `extraHeaders` (already
-    /// formatted lines, such as `Connection: close\r\n`), the empty line and, unless
-    /// `includeBody` is false (HEAD, or a caller that writes `body` out itself), the body. The
-    /// same bytes as `render(...).serialized()` with those lines added; `body` and `scratch` are
-    /// working space a caller keeps, so a warm caller renders without allocating. Returns the
-    /// status.
+    /// Renders the response straight into the bytes that go on the wire, for the relay: into
+    /// `output` the status line, the template's headers, `content-length`, then `extraHeaders`
+    /// (already formatted lines, such as `Connection: close\r\n`) and the empty line; into `body`
+    /// (emptied first) the body, which the caller writes after the head, or leaves out for HEAD.
+    /// Together the same bytes as `render(...).serialized()` with those lines added; `body` and
+    /// `scratch` are working space a caller keeps, so a warm caller renders without allocating.
+    /// Returns the status.
     public func renderWire<Context: TemplateContext>(
-        _ context: Context, matchedStatus: Int?, extraHeaders: StaticString?, includeBody: Bool,
+        _ context: Context, matchedStatus: Int?, extraHeaders: StaticString?,
         into output: inout [UInt8], body: inout [UInt8], scratch: inout [UInt8]
     ) -> Int {
         let status = self.status ?? matchedStatus ?? 200
@@ -81,7 +81,6 @@ extension ResponseTemplate {
         } else {
             output.appendLiteral("\r\n\r\n")
         }
-        if includeBody { output.append(contentsOf: body) }
         return status
     }
 }
