@@ -165,6 +165,29 @@ import Testing
         }
     }
 
+    /// A request-phase answer renders no response variable (docs/rules.md, lint A204), exactly as
+    /// `explain` does; the log line after it sees the final status, origin and rule.
+    @Test func requestPhaseAnswerRendersNoResponseVariables() throws {
+        let rules = """
+            rules:
+              - name: early
+                when: { path: /early }
+                respond:
+                  status: 503
+                  body: "{{ rule.name }}|{{ response.rule }}|{{ response.origin }}|{{ response.status }}|\
+            {{ duration.ms }}|{{ upstream.ms }}|{{ upstream.address | default('none') }}|{{ client.ip }}"
+              - name: access
+                log: "{{ request.path }} {{ response.status }} {{ response.origin }} {{ response.rule }}"
+            """
+        try withHarness(rules: rules) { harness in
+            let response = try harness.request("GET /early HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(response.status == 503)
+            #expect(response.text == "early||||||none|127.0.0.1")
+            #expect(harness.upstream.requestCount == 0)
+            #expect(harness.logLines(expecting: 1) == ["/early 503 proxy early"])
+        }
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {
         try withHarness { harness in
             let client = try harness.client()

@@ -115,6 +115,26 @@ import Testing
             """)
     }
 
+    /// `explain` renders a request-phase answer as the relay does: the response variables have
+    /// no value (lint's A204), though the facts it runs on hold a duration and an upstream.
+    @Test func requestPhaseAnswerHasNoResponseVariables() throws {
+        let table = try table("""
+            rules:
+              - name: maintenance
+                when: { path: /orders/** }
+                respond:
+                  status: 503
+                  body: "{{ rule.name }}|{{ response.rule }}|{{ response.origin }}|{{ duration.ms }}|\
+            {{ upstream.address | default('none') }}|{{ request.path }}"
+            """)
+        var facts = ExchangeFacts(method: "GET", target: "/orders/7", epochSeconds: 0)
+        facts.durationNanoseconds = 1_500_000
+        facts.upstreamAddress = "upstream"
+        let explanation = try #require(Explanation(table: table, facts: facts, status: nil, origin: .upstream))
+        #expect(explanation.response.map { String(decoding: $0.body, as: UTF8.self) } == "maintenance||||none|/orders/7")
+        #expect(explanation.finalStatus == 503)
+    }
+
     @Test func invalidPercentEncodingHasNoExplanation() throws {
         let table = try table("rules: []\n")
         let facts = ExchangeFacts(method: "GET", target: "/a%zz")

@@ -61,6 +61,29 @@ import Testing
         #expect(try compile(text).render(facts) == expected)
     }
 
+    /// A request-phase answer renders every variable but the eight that describe a response,
+    /// even when the facts behind it hold values for them.
+    @Test func requestPhaseContextHidesTheResponseVariables() throws {
+        let text = """
+            {{ request.method }}|{{ request.path }}|{{ request.query }}|{{ request.host }}|{{ request.id }}|\
+            {{ request.header.user-agent }}|{{ client.ip }}|{{ rule.name }}|{{ path.id }}|{{ time.iso }}|\
+            {{ host.name }}|\
+            {{ response.status }}|{{ response.reason }}|{{ response.origin }}|{{ response.rule }}|\
+            {{ response.header.content-type }}|{{ duration.ms }}|{{ upstream.ms }}|{{ upstream.address }}|\
+            {{ response.status | default("none") }}
+            """
+        let template = try compile(text)
+        #expect(template.render(RequestPhaseContext(facts)) == """
+            GET|/a/<b>&"c"|q=1&r=<2>|example.org|req-1|curl/8|10.0.0.7|r|42|1994-11-06T08:49:37.123Z|pod-1|\
+            ||||||||none
+            """)
+        #expect(template.variables.filter { $0.0.needsResponse }.count == 9)
+        #expect(template.render(facts) == """
+            GET|/a/<b>&"c"|q=1&r=<2>|example.org|req-1|curl/8|10.0.0.7|r|42|1994-11-06T08:49:37.123Z|pod-1|\
+            404|Not Found|upstream|friendly|text/plain|12.345|0.000|127.0.0.1:8087|404
+            """)
+    }
+
     @Test(arguments: [
         ("{{ request.path | html }}", "/a/&lt;b&gt;&amp;&quot;c&quot;"),
         ("{{ request.path | json }}", "/a/<b>&\\\"c\\\""),
