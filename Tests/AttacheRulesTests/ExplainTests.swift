@@ -135,6 +135,27 @@ import Testing
         #expect(explanation.finalStatus == 503)
     }
 
+    /// A named template serving a request-phase rule and a response-phase rule keeps its
+    /// response variables for the second: only the request-phase rule's copy drops them.
+    @Test func sharedTemplateKeepsResponseVariablesInTheResponsePhase() throws {
+        let table = try table("""
+            templates:
+              page: { status: 503, body: "{{ rule.name }} {{ response.status | default('-') }} {{ upstream.address }}" }
+            rules:
+              - { name: early, when: { path: /early }, respond: page }
+              - { name: late, when: { status: 404 }, respond: page }
+            """)
+        func body(_ target: String, status: Int?) throws -> String? {
+            var facts = ExchangeFacts(method: "GET", target: target, epochSeconds: 0)
+            facts.upstreamAddress = "up"
+            let explanation = try #require(Explanation(table: table, facts: facts, status: status, origin: .upstream))
+            return explanation.response.map { String(decoding: $0.body, as: UTF8.self) }
+        }
+        #expect(try body("/early", status: nil) == "early - ")
+        #expect(try body("/other", status: 404) == "late 404 up")
+        #expect(try body("/early", status: nil) == "early - ")
+    }
+
     @Test func invalidPercentEncodingHasNoExplanation() throws {
         let table = try table("rules: []\n")
         let facts = ExchangeFacts(method: "GET", target: "/a%zz")

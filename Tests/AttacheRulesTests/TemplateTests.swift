@@ -62,26 +62,35 @@ import Testing
     }
 
     /// A request-phase answer renders every variable but the eight that describe a response,
-    /// even when the facts behind it hold values for them.
-    @Test func requestPhaseContextHidesTheResponseVariables() throws {
+    /// even when the facts behind it hold values for them: they are taken out when the rules
+    /// compile, a `default` staying in force.
+    @Test func requestPhaseTemplateDropsTheResponseVariables() throws {
         let text = """
             {{ request.method }}|{{ request.path }}|{{ request.query }}|{{ request.host }}|{{ request.id }}|\
             {{ request.header.user-agent }}|{{ client.ip }}|{{ rule.name }}|{{ path.id }}|{{ time.iso }}|\
             {{ host.name }}|\
             {{ response.status }}|{{ response.reason }}|{{ response.origin }}|{{ response.rule }}|\
             {{ response.header.content-type }}|{{ duration.ms }}|{{ upstream.ms }}|{{ upstream.address }}|\
-            {{ response.status | default("none") }}
+            {{ response.status | default("none") }}|{{ response.rule | upper | default('x') | upper }}
             """
         let template = try compile(text)
-        #expect(template.render(RequestPhaseContext(facts)) == """
+        let requestPhase = template.withoutResponseVariables()
+        #expect(requestPhase.render(facts) == """
             GET|/a/<b>&"c"|q=1&r=<2>|example.org|req-1|curl/8|10.0.0.7|r|42|1994-11-06T08:49:37.123Z|pod-1|\
-            ||||||||none
+            ||||||||none|X
             """)
-        #expect(template.variables.filter { $0.0.needsResponse }.count == 9)
+        #expect(template.variables.filter { $0.0.needsResponse }.count == 10)
+        #expect(requestPhase.variables.map(\.offset) == template.variables.filter { !$0.0.needsResponse }.map(\.offset))
+        // The original is untouched (a named template may serve response-phase rules too).
         #expect(template.render(facts) == """
             GET|/a/<b>&"c"|q=1&r=<2>|example.org|req-1|curl/8|10.0.0.7|r|42|1994-11-06T08:49:37.123Z|pod-1|\
-            404|Not Found|upstream|friendly|text/plain|12.345|0.000|127.0.0.1:8087|404
+            404|Not Found|upstream|friendly|text/plain|12.345|0.000|127.0.0.1:8087|404|FRIENDLY
             """)
+        // Nothing left to ask per exchange: the template becomes constant bytes.
+        let onlyResponse = try compile("a{{ response.status }}b{{ duration.ms | html }}c").withoutResponseVariables()
+        #expect(onlyResponse.constantBytes == Array("abc".utf8))
+        let none = try compile("{{ request.method }}")
+        #expect(none.withoutResponseVariables() === none)
     }
 
     @Test(arguments: [

@@ -198,8 +198,7 @@ extension ClientHandler {
 
     // MARK: Local responses
 
-    /// Sends a rule's response. `matchedStatus` is the status being replaced (response phase);
-    /// `nil` for a request-phase answer, whose templates see no response variables.
+    /// Sends a rule's response. `matchedStatus` is the status being replaced (response phase).
     func respondLocally(
         _ exchange: Exchange, template: ResponseTemplate, rule: Rule, matchedStatus: Int?,
         responseHead: UnsafePointer<HTTPHead>? = nil, responseBytes: ByteBuffer? = nil
@@ -214,12 +213,6 @@ extension ClientHandler {
             context.status = matchedStatus
             if rule.capturesPath {
                 context.captures = withRequestView(exchange) { rule.conditions.pathCaptures($0) }
-            }
-            guard matchedStatus != nil else {
-                // A request-phase answer: nothing describes a response yet (as lint says, A204).
-                return template.renderWire(
-                    RequestPhaseContext(context), matchedStatus: nil, extraHeaders: extra,
-                    into: &loop.localResponse, body: &loop.localBody, scratch: &loop.renderScratch)
             }
             return template.renderWire(
                 context, matchedStatus: matchedStatus, extraHeaders: extra, into: &loop.localResponse,

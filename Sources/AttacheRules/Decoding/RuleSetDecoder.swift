@@ -296,7 +296,8 @@ final class RuleSetDecoder {
                 }
             }
         }
-        return response
+        // What A204 warns about is what renders: nothing (for the relay and explain alike).
+        return phase == .request ? response.withoutResponseVariables() : response
     }
 
     /// A response mapping (`status`, `headers`, `body` or `body_file`), inline or named.

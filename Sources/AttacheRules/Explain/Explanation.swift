@@ -43,7 +43,7 @@ public struct Explanation {
                 var renderFacts = facts
                 renderFacts.ruleName = responder.name
                 renderFacts.captures = responder.conditions.pathCaptures(view)
-                response = template.render(RequestPhaseContext(renderFacts), matchedStatus: nil)
+                response = template.render(renderFacts, matchedStatus: nil)
                 finalStatus = response!.status
                 facts.respondingRule = responder.name
             } else {

@@ -156,6 +156,18 @@ public final class ResponseTemplate: Sendable {
         wireTail = literal
     }
 
+    /// The response a request-phase rule sends: its templates without the variables that
+    /// describe a response (`Template.withoutResponseVariables`). A new template, as a named one
+    /// may also serve response-phase rules; `self` when nothing changes.
+    func withoutResponseVariables() -> ResponseTemplate {
+        let newHeaders = headers.map { (name: $0.name, value: $0.value.withoutResponseVariables()) }
+        let newBody = body?.withoutResponseVariables()
+        let unchanged = newBody === body && zip(newHeaders, headers).allSatisfy { $0.value === $1.value }
+        if unchanged { return self }
+        return ResponseTemplate(
+            templateName: templateName, status: status, headers: newHeaders, body: newBody, location: location)
+    }
+
     /// `HTTP/1.1 <status> <reason>` and CRLF.
     static func appendStatusLine(_ status: Int, to output: inout [UInt8]) {
         output.appendLiteral("HTTP/1.1 ")

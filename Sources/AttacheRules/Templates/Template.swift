@@ -85,6 +85,30 @@ public final class Template: Sendable {
         Template(text: text, use: use, segments: text.isEmpty ? [] : [.literal(Array(text.utf8))])
     }
 
+    /// The template a request-phase answer renders: every variable that describes a response
+    /// (`TemplateVariable.needsResponse`, lint's A204) has no value there, so it is taken out when
+    /// the rules compile rather than asked for per exchange. A value with a `default` filter keeps
+    /// its filters over an empty value, so the default still applies; any other such value is
+    /// dropped. `self` when the template has none.
+    func withoutResponseVariables() -> Template {
+        func describesResponse(_ expression: Expression) -> Bool {
+            if case .variable(let variable) = expression.source { return variable.needsResponse }
+            return false
+        }
+        guard expressions.contains(where: describesResponse) else { return self }
+        let segments: [Segment] = pieces.compactMap { piece in
+            guard let expression = piece.expression?.takeUnretainedValue() else {
+                return .literal(Array(literalBytes[piece.literal]))
+            }
+            guard describesResponse(expression) else { return .value(expression) }
+            guard expression.filters.contains(where: { if case .defaultValue = $0 { true } else { false } }) else {
+                return nil
+            }
+            return .value(Expression(source: .literal([]), filters: expression.filters, offset: expression.offset))
+        }
+        return Template(text: text, use: use, segments: segments, origin: origin)
+    }
+
     /// Each variable used, with its scalar offset in `text`.
     public var variables: [(variable: TemplateVariable, offset: Int)] {
         expressions.compactMap {
